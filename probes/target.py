@@ -1,0 +1,60 @@
+"""What a probe is given: where the device is and how to log in, secrets already resolved.
+
+Probes never read configuration or the store; the caller builds a `Target` from an inventory
+`Device` and a credential profile (`fleetmon.config`), or from command-line options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import SecretStr
+
+AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+PrivProtocol = Literal["des", "aes", "aes192", "aes256"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpV2c:
+    community: SecretStr
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpV3:
+    """USM user; no auth key means noAuthNoPriv, no priv key means authNoPriv."""
+
+    user: str
+    auth_protocol: AuthProtocol = "sha"
+    auth_key: SecretStr | None = None
+    priv_protocol: PrivProtocol = "aes"
+    priv_key: SecretStr | None = None
+
+    @property
+    def level(self) -> str:
+        if self.auth_key is None:
+            return "noAuthNoPriv"
+        return "authPriv" if self.priv_key is not None else "authNoPriv"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Secrets are `SecretStr`: printing a target or a result never shows them."""
+
+    username: str = ""
+    password: SecretStr | None = None
+    snmp: SnmpV2c | SnmpV3 | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    device_id: str
+    host: str
+    onvif_port: int = 80
+    rtsp_port: int = 554
+    snmp_port: int = 161
+    http_port: int = 80
+    credentials: Credentials = field(default_factory=Credentials)
+    timeout: float = 5.0
+    vendor: str = ""
+    kind: str = ""
