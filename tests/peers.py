@@ -1,0 +1,50 @@
+"""Finding the real third-party peers the tests run against (snmpd, PostgreSQL, Prometheus...).
+
+A missing peer skips its tests on a developer's machine, but fails them under CI (CI=true):
+the test script installs every peer, so a missing one there is a broken setup, not a reason
+to pass quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+
+def missing(reason: str) -> None:
+    """Skip, or fail under CI, because a real peer is not available."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"real peer missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def need_binary(name: str, *extra_dirs: str) -> str:
+    """Absolute path of a peer's executable, looked up on PATH and in `extra_dirs`."""
+    found = shutil.which(name) or next(
+        (str(Path(d) / name) for d in extra_dirs if (Path(d) / name).is_file()), None
+    )
+    if found is None:
+        missing(f"{name} is not installed (the test script installs it)")
+    assert found is not None
+    return found
+
+
+def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
+    """A port free on `host` now; good enough for peers started right after."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def shared_testdata(*parts: str) -> Path:
+    """A file of ../shared/testdata, or a skip (a fail under CI) naming why it is absent."""
+    path = SHARED_TESTDATA.joinpath(*parts)
+    if not path.exists():
+        missing(f"{path} is absent: shared test data sits beside the checkout")
+    return path
