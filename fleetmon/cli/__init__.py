@@ -1,0 +1,70 @@
+"""The `fleetmon` command. Each sub-command lives in its own module beside this one."""
+
+from __future__ import annotations
+
+import importlib.resources
+import sys
+from pathlib import Path
+
+import click
+
+from fleetmon.cli.context import AppContext, pass_app
+from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar=CONFIG_ENV,
+    help=f"Config file (default: ./{DEFAULT_CONFIG_FILE} if present, else built-in defaults).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus, tickets)."""
+    ctx.obj = AppContext(config_path)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_CONFIG_FILE)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented example config to PATH."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    text = importlib.resources.files("fleetmon").joinpath("templates/fleetmon.example.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}; check it with: fleetmon --config {path} check-config")
+
+
+@main.command("check-config")
+@pass_app
+def check_config(app: AppContext) -> None:
+    """Validate the config, and that every secret it names can be read."""
+    config = app.config
+    problems = []
+    for name, profile in config.credentials.items():
+        try:
+            profile.resolve()
+        except Exception as exc:  # noqa: BLE001 - ConfigError and friends, reported per profile
+            problems.append(f"credentials.{name}: {exc}")
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(
+        f"config ok: data in {config.data_dir}, database {config.database.split('@')[-1]}, "
+        f"{len(config.credentials)} credential profile(s), area levels "
+        + " > ".join(level.key for level in config.areas.levels)
+    )
+
+
+def _register() -> None:
+    from fleetmon.cli import areas, inventory
+
+    for command in (inventory.inventory, areas.area):
+        main.add_command(command)
+
+
+_register()

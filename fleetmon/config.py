@@ -1,0 +1,249 @@
+"""`fleetmon.yaml`: validated into typed models; secrets come from the environment or files.
+
+Every model forbids unknown keys, so a typo is an error naming the key, not a silent default.
+A secret is written as `{env: NAME}` or `{file: PATH}` (a plain string is accepted for demos
+and tests); it prints as `<secret>` and is read only when a probe needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from fleetmon.inventory.model import AreaLevel
+from probes.target import AuthProtocol, Credentials, PrivProtocol, SnmpV2c, SnmpV3
+
+CONFIG_ENV = "FLEETMON_CONFIG"
+DEFAULT_CONFIG_FILE = "fleetmon.yaml"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message names the file, the key and the problem."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (examples: 30, 30s, 5m, 1h)")
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_parse_duration), Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    """Where a secret lives. Exactly one of env, file or value."""
+
+    env: str | None = None
+    file: Path | None = None
+    value: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string(cls, data: Any) -> Any:
+        return {"value": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        given = [k for k in ("env", "file", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of env, file or value")
+        return self
+
+    def resolve(self) -> SecretStr:
+        """The secret itself; raises ConfigError naming where it was looked for (not what it is)."""
+        if self.value is not None:
+            return self.value
+        if self.env is not None:
+            found = os.environ.get(self.env)
+            if found is None:
+                raise ConfigError(f"environment variable {self.env} is not set")
+            return SecretStr(found)
+        assert self.file is not None
+        try:
+            return SecretStr(self.file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+
+    def __repr__(self) -> str:
+        where = f"env {self.env}" if self.env else f"file {self.file}" if self.file else "inline"
+        return f"<secret from {where}>"
+
+    __str__ = __repr__
+
+
+class SnmpV2cProfile(_Model):
+    version: Literal["2c"] = "2c"
+    community: SecretRef
+
+
+class SnmpV3Profile(_Model):
+    version: Literal["3"] = "3"
+    user: str
+    auth_protocol: AuthProtocol = "sha"
+    auth_key: SecretRef | None = None
+    priv_protocol: PrivProtocol = "aes"
+    priv_key: SecretRef | None = None
+
+    @model_validator(mode="after")
+    def _priv_needs_auth(self) -> SnmpV3Profile:
+        if self.priv_key is not None and self.auth_key is None:
+            raise ValueError("priv_key needs auth_key (authPriv)")
+        return self
+
+
+class CredentialProfile(_Model):
+    """How to log in to a family of devices; devices name a profile, never a password."""
+
+    username: str = ""
+    password: SecretRef | None = None
+    snmp: Annotated[SnmpV2cProfile | SnmpV3Profile, Field(discriminator="version")] | None = None
+    correct_clock: bool = False  # set a drifting device's clock through ONVIF (off by default)
+
+    def resolve(self) -> Credentials:
+        snmp: SnmpV2c | SnmpV3 | None = None
+        if isinstance(self.snmp, SnmpV2cProfile):
+            snmp = SnmpV2c(community=self.snmp.community.resolve())
+        elif isinstance(self.snmp, SnmpV3Profile):
+            snmp = SnmpV3(
+                user=self.snmp.user,
+                auth_protocol=self.snmp.auth_protocol,
+                auth_key=self.snmp.auth_key.resolve() if self.snmp.auth_key else None,
+                priv_protocol=self.snmp.priv_protocol,
+                priv_key=self.snmp.priv_key.resolve() if self.snmp.priv_key else None,
+            )
+        return Credentials(
+            username=self.username,
+            password=self.password.resolve() if self.password else None,
+            snmp=snmp,
+        )
+
+
+class ProbeSchedule(_Model):
+    interval: Seconds
+    timeout: Seconds
+
+
+class ProbesConfig(_Model):
+    reachability: ProbeSchedule = ProbeSchedule(interval=60, timeout=2)
+    snmp: ProbeSchedule = ProbeSchedule(interval=60, timeout=3)
+    onvif: ProbeSchedule = ProbeSchedule(interval=300, timeout=5)
+    vendor_http: ProbeSchedule = ProbeSchedule(interval=300, timeout=5)
+    snapshot: ProbeSchedule = ProbeSchedule(interval=1200, timeout=10)
+    concurrency: int = Field(default=500, ge=1, le=100_000)
+    jitter: float = Field(default=0.9, ge=0, le=1)  # share of the interval probes are spread over
+
+
+class AreaLevelConfig(_Model):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str
+    label_vi: str = ""
+
+
+DEFAULT_LEVELS = (
+    AreaLevelConfig(key="province", label="Province", label_vi="Tỉnh"),
+    AreaLevelConfig(key="district", label="District", label_vi="Huyện"),
+    AreaLevelConfig(key="commune", label="Commune", label_vi="Xã"),
+)
+
+
+class AreasConfig(_Model):
+    levels: tuple[AreaLevelConfig, ...] = Field(default=DEFAULT_LEVELS, min_length=1)
+
+    def as_levels(self) -> tuple[AreaLevel, ...]:
+        return tuple(AreaLevel(key=x.key, label=x.label, label_vi=x.label_vi) for x in self.levels)
+
+
+class ListenConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
+class Config(_Model):
+    data_dir: Path = Path("fleetmon-data")
+    database_url: str | None = None  # default: SQLite in data_dir
+    web: ListenConfig = ListenConfig(port=8080)
+    metrics: ListenConfig = ListenConfig(port=9108)
+    probes: ProbesConfig = ProbesConfig()
+    areas: AreasConfig = AreasConfig()
+    credentials: dict[str, CredentialProfile] = Field(default_factory=dict)
+    default_credentials: str | None = None  # profile for devices that name none
+
+    @model_validator(mode="after")
+    def _default_profile_exists(self) -> Config:
+        if self.default_credentials and self.default_credentials not in self.credentials:
+            raise ValueError(f"default_credentials: no credential profile named {self.default_credentials!r}")
+        return self
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'fleetmon.db'}"
+
+    def profile(self, name: str) -> CredentialProfile | None:
+        return self.credentials.get(name or self.default_credentials or "")
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{source}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "<config>") -> Config:
+    """Validate a parsed YAML document; errors become one line per problem."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read `path`, or $FLEETMON_CONFIG, or ./fleetmon.yaml; no file at all gives the defaults.
+
+    A relative data_dir is taken relative to the config file, so a service started from any
+    directory finds the same data.
+    """
+    explicit = path is not None or CONFIG_ENV in os.environ
+    chosen = path or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+    if not chosen.exists():
+        if explicit:
+            raise ConfigError(f"{chosen}: no such config file (create one with `fleetmon init`)")
+        return Config()
+    try:
+        data = yaml.safe_load(chosen.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{chosen}: not valid YAML: {exc}") from None
+    config = parse_config(data, str(chosen))
+    if not config.data_dir.is_absolute():
+        config = config.model_copy(update={"data_dir": chosen.resolve().parent / config.data_dir})
+    return config

@@ -1,0 +1,128 @@
+"""Devices in the store: read them back as `Device` values, write an import plan in one go."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from fleetmon.inventory.importer import ImportPlan
+from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind, Funding, Protocol
+from fleetmon.store.areas import AreaTree, ensure_path
+from fleetmon.store.schema import devices, inventory_changes, sites, utcnow
+
+_COLUMNS_AS_IS = (
+    "vendor", "model", "serial", "mac", "firmware", "onvif_port", "rtsp_port", "snmp_port", "http_port",
+    "credential_profile", "latitude", "longitude", "address", "install_date", "warranty_end",
+    "purchase_cost_vnd", "owner_contact", "notes", "active", "kind", "host",
+)
+
+
+def load_devices(conn: Connection, include_retired: bool = True) -> dict[str, Device]:
+    """Every device by id, with its area path and site as the inventory names them."""
+    tree = AreaTree.load(conn)
+    site_rows = {r.id: r for r in conn.execute(select(sites.c.id, sites.c.name, sites.c.operator))}
+    query = select(devices)
+    if not include_retired:
+        query = query.where(devices.c.active.is_(True))
+    found: dict[str, Device] = {}
+    for row in conn.execute(query).mappings():
+        site = site_rows.get(row["site_id"])
+        area = tree.nodes.get(row["area_id"]) if row["area_id"] is not None else None
+        values: dict[str, Any] = {name: row[name] for name in _COLUMNS_AS_IS}
+        values.update(
+            id=row["id"],
+            kind=DeviceKind(row["kind"]),
+            area=AREA_SEPARATOR.join(area.path) if area else "",
+            site=site.name if site else "",
+            site_operator=site.operator if site else "",
+            protocols=tuple(Protocol(p) for p in row["protocols"].split(",") if p),
+            parent=row["parent_id"] or "",
+            funding=Funding(row["funding"]) if row["funding"] else None,
+        )
+        found[row["id"]] = Device(**values)
+    return found
+
+
+class _Placement:
+    """Area and site ids for devices, creating areas and sites the sheet names for the first time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tree = AreaTree.load(conn)
+        self.sites = {(r.area_id, r.name): r.id for r in conn.execute(select(sites.c.id, sites.c.area_id, sites.c.name))}
+
+    def area_id(self, device: Device) -> int | None:
+        path = device.area_path
+        return ensure_path(self.conn, self.tree, path) if path else None
+
+    def site_id(self, device: Device, area_id: int | None) -> int | None:
+        if not device.site or area_id is None:
+            return None
+        key = (area_id, device.site)
+        if key not in self.sites:
+            self.sites[key] = self.conn.execute(
+                insert(sites).values(name=device.site, area_id=area_id, operator=device.site_operator)
+            ).inserted_primary_key[0]
+        elif device.site_operator:
+            self.conn.execute(update(sites).where(sites.c.id == self.sites[key]).values(operator=device.site_operator))
+        return self.sites[key]
+
+
+def _row(device: Device, placement: _Placement) -> dict[str, Any]:
+    area_id = placement.area_id(device)
+    values = {name: getattr(device, name) for name in _COLUMNS_AS_IS}
+    values.update(
+        id=device.id,
+        kind=device.kind.value,
+        area_id=area_id,
+        site_id=placement.site_id(device, area_id),
+        protocols=",".join(p.value for p in device.protocols),
+        parent_id=device.parent or None,
+        funding=device.funding.value if device.funding else None,
+    )
+    return values
+
+
+def apply_plan(conn: Connection, plan: ImportPlan, source: str) -> None:
+    """Write `plan` in the caller's transaction; each change is logged in inventory_changes."""
+    now = utcnow()
+    placement = _Placement(conn)
+    log: list[dict[str, Any]] = []
+    if plan.added:
+        rows = [_row(d, placement) | {"created_at": now, "updated_at": now} for d in plan.added]
+        conn.execute(insert(devices), rows)
+        log += [{"device_id": d.id, "action": "added", "detail": "", "at": now, "source": source} for d in plan.added]
+    if plan.changed:
+        rows = [_row(c.device, placement) | {"updated_at": now, "retired_at": None if c.device.active else now} for c in plan.changed]
+        _bulk_update(conn, rows)
+        log += [{"device_id": c.device.id, "action": c.action, "detail": c.describe(), "at": now, "source": source} for c in plan.changed]
+    if plan.retired:
+        conn.execute(
+            update(devices).where(devices.c.id.in_(plan.retired)).values(active=False, retired_at=now, updated_at=now)
+        )
+        log += [{"device_id": d, "action": "retired", "detail": "not in the sheet", "at": now, "source": source} for d in plan.retired]
+    if log:
+        conn.execute(insert(inventory_changes), log)
+
+
+def _bulk_update(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    rows = [{**{f"v_{k}": v for k, v in row.items()}, "key": row["id"]} for row in rows]
+    columns = [k[2:] for k in rows[0] if k.startswith("v_") and k != "v_id"]
+    statement = update(devices).where(devices.c.id == bindparam("key")).values({c: bindparam(f"v_{c}") for c in columns})
+    conn.execute(statement, rows)
+
+
+def device_dicts(found: Iterable[Device]) -> list[dict[str, Any]]:
+    """Devices as canonical-column dicts, as the sheet writer takes them."""
+    out = []
+    for device in found:
+        row = dataclasses.asdict(device)
+        row["kind"] = device.kind.value
+        row["protocols"] = ", ".join(p.value for p in device.protocols)
+        row["funding"] = device.funding.value if device.funding else None
+        row["active"] = "yes" if device.active else "no"
+        out.append(row)
+    return out
