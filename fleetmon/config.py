@@ -123,6 +123,15 @@ class CredentialProfile(_Model):
     snmp: Annotated[SnmpV2cProfile | SnmpV3Profile, Field(discriminator="version")] | None = None
     correct_clock: bool = False  # set a drifting device's clock through ONVIF (off by default)
 
+    def secrets(self) -> dict[str, SecretRef]:
+        """Every secret the profile names, by its key, for checking without using them."""
+        found = {"password": self.password}
+        if isinstance(self.snmp, SnmpV2cProfile):
+            found["snmp.community"] = self.snmp.community
+        elif isinstance(self.snmp, SnmpV3Profile):
+            found |= {"snmp.auth_key": self.snmp.auth_key, "snmp.priv_key": self.snmp.priv_key}
+        return {key: ref for key, ref in found.items() if ref is not None}
+
     def resolve(self) -> Credentials:
         snmp: SnmpV2c | SnmpV3 | None = None
         if isinstance(self.snmp, SnmpV2cProfile):

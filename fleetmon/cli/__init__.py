@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from fleetmon.cli.context import AppContext, pass_app
-from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE
+from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -45,10 +45,11 @@ def check_config(app: AppContext) -> None:
     config = app.config
     problems = []
     for name, profile in config.credentials.items():
-        try:
-            profile.resolve()
-        except Exception as exc:  # noqa: BLE001 - ConfigError and friends, reported per profile
-            problems.append(f"credentials.{name}: {exc}")
+        for key, secret in profile.secrets().items():
+            try:
+                secret.resolve()
+            except ConfigError as exc:
+                problems.append(f"credentials.{name}.{key}: {exc}")
     for line in problems:
         click.echo(line, err=True)
     if problems:
@@ -61,9 +62,9 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, inventory
+    from fleetmon.cli import areas, demo, inventory
 
-    for command in (inventory.inventory, areas.area):
+    for command in (inventory.inventory, areas.area, demo.demo):
         main.add_command(command)
 
 

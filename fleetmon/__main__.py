@@ -1,0 +1,5 @@
+"""`python -m fleetmon` is the `fleetmon` command."""
+
+from fleetmon.cli import main
+
+main()
