@@ -1,0 +1,113 @@
+"""The per-device state machine: hysteresis, degradation reasons, reboots and flapping.
+
+Pure functions over `DeviceStatus`; no clock, no I/O. `apply` folds one observation in and
+returns the transition it caused, if any. Root causes across devices are `rootcause.py`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, ProbeStats, Transition
+from probes.result import ProbeStatus
+
+UPTIME_WRAP_SECONDS = 2**32 / 100  # sysUpTime is 32-bit centiseconds: it wraps after 497 days
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    down_after: int = 2  # consecutive failed liveness probes before down
+    up_after: int = 2  # consecutive answered liveness probes before up again
+    flap_window_seconds: float = 3600.0
+    flap_changes: int = 4  # up/down changes within the window that make a device flapping
+    reboot_window_seconds: float = 3600.0
+    reboot_loop_count: int = 3  # reboots within the window that make a reboot loop
+    reboot_slack_seconds: float = 30.0
+
+
+def _record_probe(status: DeviceStatus, obs: Observation) -> None:
+    stats = status.probes.get(obs.probe)
+    if stats is None:
+        stats = status.probes[obs.probe] = ProbeStats()
+    stats.runs += 1
+    stats.last_status = obs.status
+    stats.last_duration = obs.duration_seconds
+    if obs.status is ProbeStatus.OK:
+        stats.last_success = obs.at
+    else:
+        stats.failures[obs.status.value] = stats.failures.get(obs.status.value, 0) + 1
+
+
+def _rebooted(status: DeviceStatus, obs: Observation, policy: Policy) -> bool:
+    if obs.uptime_seconds is None or status.uptime_seconds is None or status.uptime_at is None:
+        return False
+    expected = status.uptime_seconds + (obs.at - status.uptime_at)
+    if expected >= UPTIME_WRAP_SECONDS - policy.reboot_slack_seconds:
+        return False
+    return obs.uptime_seconds + policy.reboot_slack_seconds < expected
+
+
+def _record_facts(status: DeviceStatus, obs: Observation, policy: Policy) -> None:
+    if obs.uptime_seconds is not None:
+        if _rebooted(status, obs, policy):
+            status.reboots += 1
+            status.recent_reboots = tuple(t for t in status.recent_reboots if obs.at - t < policy.reboot_window_seconds) + (obs.at,)
+        status.uptime_seconds, status.uptime_at = obs.uptime_seconds, obs.at
+    for name in ("clock_skew_seconds", "volumes", "disks", "recordings", "image_faults"):
+        value = getattr(obs, name)
+        if value is not None:
+            setattr(status, name, value)
+    status.problems[obs.probe] = obs.problems
+
+
+def _reasons(status: DeviceStatus, policy: Policy) -> tuple[str, ...]:
+    reasons = [p for problems in status.problems.values() for p in problems]
+    if len(status.recent_reboots) >= policy.reboot_loop_count:
+        reasons.append(f"reboot loop: {len(status.recent_reboots)} reboots within {policy.reboot_window_seconds / 3600:g} h")
+    if status.flapping:
+        reasons.append(f"flapping: {len(status.recent_changes)} up/down changes within {policy.flap_window_seconds / 3600:g} h")
+    return tuple(dict.fromkeys(reasons))
+
+
+def _change(status: DeviceStatus, device_id: str, at: float, new: Health, reason: str, cause: Cause, policy: Policy) -> Transition:
+    old = status.state
+    if {old, new} & {Health.DOWN, Health.UNREACHABLE} and old is not Health.UNKNOWN and new is not Health.UNKNOWN:
+        status.recent_changes = tuple(t for t in status.recent_changes if at - t < policy.flap_window_seconds) + (at,)
+        status.flapping = len(status.recent_changes) >= policy.flap_changes
+    if old is not new:
+        status.since = at
+    status.state, status.cause = new, cause
+    return Transition(device_id=device_id, at=at, old=old, new=new, reason=reason, cause=cause)
+
+
+def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: bool) -> Transition | None:
+    """Fold `obs` into `status`. Only the device's liveness probe moves it between up and down;
+    every probe's problems can degrade a device that is up."""
+    _record_probe(status, obs)
+    if obs.alive:
+        _record_facts(status, obs, policy)
+    elif not liveness:
+        status.problems[obs.probe] = obs.problems
+    if liveness:
+        if obs.alive:
+            status.ok_streak, status.fail_streak = status.ok_streak + 1, 0
+        else:
+            status.fail_streak, status.ok_streak = status.fail_streak + 1, 0
+    offline = status.state in (Health.DOWN, Health.UNREACHABLE)
+    if liveness and not obs.alive:
+        if not offline and status.fail_streak >= policy.down_after:
+            reason = obs.error or f"{obs.probe}: {obs.status.value}"
+            status.reasons = (reason,)
+            return _change(status, obs.device_id, obs.at, Health.DOWN, reason, Cause.DEVICE, policy)
+        return None
+    if offline and not (liveness and status.ok_streak >= policy.up_after):
+        return None
+    if status.state is Health.UNKNOWN and not liveness:
+        return None
+    reasons = _reasons(status, policy)
+    new = Health.DEGRADED if reasons else Health.UP
+    reason = "; ".join(reasons) if reasons else ("answering again" if offline else "answering")
+    if new is status.state and reasons == status.reasons:
+        return None
+    status.reasons = reasons
+    return _change(status, obs.device_id, obs.at, new, reason, Cause.NONE, policy)

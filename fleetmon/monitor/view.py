@@ -1,0 +1,47 @@
+"""What the running monitor shows the outside: the exporter, the console and `fleetmon status` read this.
+
+The monitor mutates `statuses` on its event loop. Readers on another thread take `snapshot()`,
+a shallow copy made on the loop, so a scrape never sees a half-applied sweep and never blocks
+probing for longer than the copy.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from fleetmon.health.model import DeviceStatus
+from fleetmon.inventory.model import Device
+
+
+@dataclass(slots=True)
+class SweepStats:
+    probe: str
+    interval_seconds: float
+    last_started: float | None = None
+    last_duration_seconds: float | None = None
+    last_devices: int = 0
+    sweeps: int = 0
+    overruns: int = 0  # sweeps skipped because the previous one was still running
+    in_flight: int = 0
+    lag_seconds: float = 0.0  # how late the scheduler started the last sweep
+
+
+@dataclass(slots=True)
+class MonitorView:
+    worker_id: str
+    devices: Mapping[str, Device] = field(default_factory=dict)  # every device this worker knows
+    statuses: dict[str, DeviceStatus] = field(default_factory=dict)  # the devices this worker probes
+    sweeps: dict[str, SweepStats] = field(default_factory=dict)
+    started_at: float = 0.0
+
+    def snapshot(self) -> MonitorView:
+        """A copy safe to read from another thread (statuses copied one level deep)."""
+        return MonitorView(
+            worker_id=self.worker_id,
+            devices=self.devices,
+            statuses={k: copy.copy(v) for k, v in self.statuses.items()},
+            sweeps={k: copy.copy(v) for k, v in self.sweeps.items()},
+            started_at=self.started_at,
+        )
