@@ -69,7 +69,7 @@ def _reasons(status: DeviceStatus, policy: Policy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def _change(status: DeviceStatus, device_id: str, at: float, new: Health, reason: str, cause: Cause, policy: Policy) -> Transition:
+def change_state(status: DeviceStatus, device_id: str, at: float, new: Health, reason: str, cause: Cause, policy: Policy) -> Transition:
     old = status.state
     if {old, new} & {Health.DOWN, Health.UNREACHABLE} and old is not Health.UNKNOWN and new is not Health.UNKNOWN:
         status.recent_changes = tuple(t for t in status.recent_changes if at - t < policy.flap_window_seconds) + (at,)
@@ -98,7 +98,7 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
         if not offline and status.fail_streak >= policy.down_after:
             reason = obs.error or f"{obs.probe}: {obs.status.value}"
             status.reasons = (reason,)
-            return _change(status, obs.device_id, obs.at, Health.DOWN, reason, Cause.DEVICE, policy)
+            return change_state(status, obs.device_id, obs.at, Health.DOWN, reason, Cause.DEVICE, policy)
         return None
     if offline and not (liveness and status.ok_streak >= policy.up_after):
         return None
@@ -110,4 +110,8 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
     if new is status.state and reasons == status.reasons:
         return None
     status.reasons = reasons
-    return _change(status, obs.device_id, obs.at, new, reason, Cause.NONE, policy)
+    cause = Cause.NONE
+    if offline and obs.uptime_seconds is not None and obs.uptime_seconds < obs.at - status.since:
+        # It restarted while it was away: the outage was a loss of power, not of network.
+        cause, reason = Cause.POWER, f"{reason}; restarted during the outage (power cut?)"
+    return change_state(status, obs.device_id, obs.at, new, reason, cause, policy)
