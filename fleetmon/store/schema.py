@@ -155,3 +155,24 @@ state_changes = Table(
     Column("cause", String(16), nullable=False, default=""),
     Index("ix_state_changes_device_at", "device_id", "at"),
 )
+
+
+# One row per monitor worker: its heartbeat says until when its probing can be trusted, so the
+# time after its last heartbeat is recorded as unknown when it (or a successor) resumes.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# The fleet is split into buckets by a hash of the device id; a worker probes the devices of
+# the buckets it holds a live lease on. Leases expire, so a dead worker's share is taken over.
+bucket_leases = Table(
+    "bucket_leases",
+    metadata,
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("owner", String(128), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+)

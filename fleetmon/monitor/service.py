@@ -1,0 +1,178 @@
+"""`fleetmon run`'s heart: scheduled sweeps per probe kind feeding device health.
+
+    APScheduler job per probe kind ─► run_sweep ─► Observation ─► machine.apply ─► Transition
+                                                                    after each sweep: rootcause.resolve
+    transitions are buffered and written with the worker's heartbeat, off the event loop
+
+Jobs never pile up: one instance per kind, a late sweep is coalesced and counted as an
+overrun; `misfire_grace_time` is the whole interval, so an event-loop stall delays a sweep
+instead of silently dropping it (APScheduler's default of 1 s would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent, JobSubmissionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine
+
+from fleetmon.config import Config, ProbeSchedule
+from fleetmon.health import machine, rootcause
+from fleetmon.health.model import DeviceStatus, Observation, Transition
+from fleetmon.inventory.model import Device
+from fleetmon.monitor.sweep import ProbeRunner, SweepPlan, run_sweep
+from fleetmon.monitor.targets import TargetBuilder
+from fleetmon.monitor.view import MonitorView, SweepStats
+from fleetmon.store import statelog
+from fleetmon.store.inventory import load_devices
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+INVENTORY_REFRESH_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeKind:
+    """A probe as the monitor schedules it: which devices, how often, and whether it decides up/down."""
+
+    name: str
+    schedule: ProbeSchedule
+    applies: Callable[[Device], bool]
+    liveness: Callable[[Device], bool]
+    run: ProbeRunner
+
+
+class Ownership:
+    """Which devices this worker probes. Alone, all of them; `fleetmon.monitor.workers` splits a fleet."""
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        return None
+
+    def owns(self, device_id: str) -> bool:
+        return True
+
+    def changed(self) -> tuple[set[str], float | None]:
+        """Devices newly taken from another worker, and when that worker was last alive."""
+        return set(), None
+
+
+def default_worker_id() -> str:
+    return os.environ.get("FLEETMON_WORKER_ID") or socket.gethostname()
+
+
+@dataclass
+class Monitor:
+    config: Config
+    engine: Engine
+    kinds: Sequence[ProbeKind]
+    worker_id: str = field(default_factory=default_worker_id)
+    ownership: Ownership = field(default_factory=Ownership)
+    policy: machine.Policy = field(default_factory=machine.Policy)
+
+    def __post_init__(self) -> None:
+        self.view = MonitorView(worker_id=self.worker_id, started_at=time.time())
+        self.view.sweeps = {k.name: SweepStats(k.name, k.schedule.interval) for k in self.kinds}
+        self._targets = TargetBuilder(self.config)
+        self._pending: list[Transition] = []
+        self._flush_lock = asyncio.Lock()
+
+    # -- composition ------------------------------------------------------------------------
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        await self.ownership.start(stack)
+        await asyncio.to_thread(self._load_inventory, True)
+        scheduler = AsyncIOScheduler()
+        for kind in self.kinds:
+            scheduler.add_job(
+                self._sweep, "interval", args=[kind], id=kind.name, seconds=kind.schedule.interval,
+                max_instances=1, coalesce=True, misfire_grace_time=int(kind.schedule.interval) or 1,
+                next_run_time=datetime.now(UTC),
+            )
+        scheduler.add_job(self.flush, "interval", id="heartbeat", seconds=HEARTBEAT_SECONDS, max_instances=1, coalesce=True)
+        scheduler.add_job(self._refresh, "interval", id="inventory", seconds=INVENTORY_REFRESH_SECONDS, max_instances=1, coalesce=True)
+        scheduler.add_listener(self._on_job_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_SUBMITTED)
+        scheduler.start()
+        stack.push_async_callback(self.flush)
+        stack.callback(scheduler.shutdown, wait=False)
+        log.info("monitor %s started: %d devices, probes %s", self.worker_id, len(self.view.statuses),
+                 ", ".join(f"{k.name} every {k.schedule.interval:g}s" for k in self.kinds))
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        stats = self.view.sweeps.get(event.job_id)
+        if stats is None:
+            return
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            stats.overruns += 1
+            log.warning("%s sweep still running when the next was due: skipped (overrun %d)", event.job_id, stats.overruns)
+        elif isinstance(event, JobSubmissionEvent) and event.scheduled_run_times:
+            stats.lag_seconds = max(0.0, time.time() - event.scheduled_run_times[-1].timestamp())
+
+    # -- inventory and ownership ------------------------------------------------------------
+
+    def _load_inventory(self, starting: bool = False) -> None:
+        with self.engine.connect() as conn:
+            devices = load_devices(conn, include_retired=False)
+        self.view.devices = devices
+        self._targets.reset()
+        _, watched_until = self.ownership.changed()
+        owned = {i for i in devices if self.ownership.owns(i)}
+        new = owned - self.view.statuses.keys()
+        for gone in self.view.statuses.keys() - owned:
+            del self.view.statuses[gone]
+        if new:
+            if starting:
+                with self.engine.connect() as conn:
+                    watched_until = statelog.last_heartbeat(conn, self.worker_id)
+            with self.engine.begin() as conn:
+                resumed = statelog.take_over(conn, new, watched_until, time.time())
+            for device_id in new:
+                self.view.statuses[device_id] = resumed.get(device_id) or DeviceStatus(since=time.time())
+
+    async def _refresh(self) -> None:
+        await asyncio.to_thread(self._load_inventory)
+
+    # -- sweeping ---------------------------------------------------------------------------
+
+    async def _sweep(self, kind: ProbeKind) -> None:
+        statuses, devices = self.view.statuses, self.view.devices
+        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in list(statuses) if i in devices and kind.applies(devices[i])]
+        plan = SweepPlan(kind.name, kind.run, kind.schedule.interval * self.config.probes.jitter, self.config.probes.concurrency)
+
+        def observe(obs: Observation) -> None:
+            status = statuses.get(obs.device_id)
+            if status is None:  # handed to another worker during the sweep
+                return
+            transition = machine.apply(status, obs, self.policy, liveness=kind.liveness(devices[obs.device_id]))
+            if transition is not None:
+                self._pending.append(transition)
+
+        await run_sweep(plan, targets, observe, self.view.sweeps[kind.name])
+        self._pending += rootcause.resolve(devices, statuses, time.time(), self.policy)
+        stats = self.view.sweeps[kind.name]
+        log.info("%s sweep: %d devices in %.1f s (interval %g s)", kind.name, stats.last_devices,
+                 stats.last_duration_seconds or 0.0, kind.schedule.interval)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write buffered transitions together with the heartbeat, off the event loop."""
+        async with self._flush_lock:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self._write, batch, time.time())
+
+    def _write(self, batch: Sequence[Transition], now: float) -> None:
+        with self.engine.begin() as conn:
+            statelog.write(conn, batch)
+            statelog.heartbeat(conn, self.worker_id, now, started=self.view.started_at)
+        for t in batch:
+            log.info("device %s: %s -> %s (%s)%s", t.device_id, t.old.value, t.new.value, t.reason,
+                     f" cause={t.cause.value}" if t.cause.value else "")

@@ -1,0 +1,88 @@
+"""One sweep of one probe kind over a worker's devices: spread out, bounded, never stuck.
+
+Each device has a fixed phase within the interval (a hash of its id), so it is probed at the
+same point of every sweep and 100,000 devices are not hit in the same second. At most
+`concurrency` probes are in flight; each is bounded by its own timeout plus a safety margin,
+so a hanging device costs one timeout and never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from fleetmon.health.model import Observation
+from fleetmon.monitor.view import SweepStats
+from probes.result import ProbeStatus
+from probes.target import Target
+
+log = logging.getLogger(__name__)
+
+ProbeRunner = Callable[[Target], Awaitable[Observation]]
+SAFETY_MARGIN_SECONDS = 1.0
+
+
+def phase(device_id: str) -> float:
+    """A stable fraction in [0, 1) for a device: its place within every sweep."""
+    digest = hashlib.blake2b(device_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPlan:
+    probe: str
+    run: ProbeRunner
+    spread_seconds: float  # interval x jitter
+    concurrency: int
+
+
+async def _guarded(plan: SweepPlan, target: Target) -> Observation:
+    started = time.time()
+    try:
+        return await asyncio.wait_for(plan.run(target), target.timeout + SAFETY_MARGIN_SECONDS)
+    except TimeoutError:
+        status, error = ProbeStatus.TIMEOUT, f"no result within {target.timeout:g} s"
+    except Exception as exc:  # a probe bug must cost one device one result, not the sweep
+        log.exception("probe %s crashed on device %s", plan.probe, target.device_id)
+        status, error = ProbeStatus.PROTOCOL_ERROR, f"probe failed: {exc.__class__.__name__}"
+    return Observation(device_id=target.device_id, probe=plan.probe, status=status, at=time.time(),
+                       duration_seconds=time.time() - started, alive=False, error=error)
+
+
+async def run_sweep(
+    plan: SweepPlan,
+    targets: Sequence[Target],
+    on_observation: Callable[[Observation], None],
+    stats: SweepStats,
+) -> None:
+    """Probe every target once, each at its phase; `on_observation` gets each result as it comes."""
+    started = time.monotonic()
+    stats.last_started = time.time()
+    limit = asyncio.Semaphore(plan.concurrency)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(target: Target) -> None:
+        stats.in_flight += 1
+        try:
+            on_observation(await _guarded(plan, target))
+        finally:
+            stats.in_flight -= 1
+            limit.release()
+
+    for offset, target in sorted(((phase(t.device_id) * plan.spread_seconds, t) for t in targets), key=lambda p: p[0]):
+        delay = started + offset - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await limit.acquire()
+        task = asyncio.create_task(one(target))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    if pending:
+        await asyncio.gather(*pending)
+    stats.last_duration_seconds = time.monotonic() - started
+    stats.last_devices = len(targets)
+    stats.sweeps += 1

@@ -1,0 +1,76 @@
+"""The state-change log: one row per change of a device's health, complete across restarts.
+
+Availability reports are computed from this log, so its invariants matter more than its speed:
+no change is written twice, and time nobody watched a device is `unknown`, never `up`. When a
+worker takes devices on (at start, or from a dead worker), `take_over` closes each device's
+last known state with an `unknown` row at the moment the previous watcher was last alive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from fleetmon.health.model import Cause, DeviceStatus, Health, Transition
+from fleetmon.store.schema import state_changes, workers
+
+
+def _when(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+def write(conn: Connection, transitions: Sequence[Transition]) -> None:
+    if transitions:
+        conn.execute(
+            insert(state_changes),
+            [{"device_id": t.device_id, "at": _when(t.at), "state": t.new.value, "reason": t.reason[:2000], "cause": t.cause.value}
+             for t in transitions],
+        )
+
+
+def last_states(conn: Connection, device_ids: Iterable[str]) -> dict[str, tuple[Health, float]]:
+    """Each device's newest logged state and its time."""
+    ids = list(device_ids)
+    found: dict[str, tuple[Health, float]] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        newest = (
+            select(state_changes.c.device_id, func.max(state_changes.c.id).label("id"))
+            .where(state_changes.c.device_id.in_(chunk))
+            .group_by(state_changes.c.device_id)
+            .subquery()
+        )
+        rows = conn.execute(select(state_changes.c.device_id, state_changes.c.state, state_changes.c.at).join(newest, newest.c.id == state_changes.c.id))
+        for row in rows:
+            found[row.device_id] = (Health(row.state), row.at.timestamp())
+    return found
+
+
+def take_over(conn: Connection, device_ids: Iterable[str], watched_until: float | None, now: float) -> dict[str, DeviceStatus]:
+    """Statuses for devices this worker starts watching, writing the unwatched gap as unknown.
+
+    `watched_until` is when the previous watcher of these devices was last alive (its
+    heartbeat); None when unknown, then the gap starts at the device's last logged change.
+    """
+    statuses: dict[str, DeviceStatus] = {}
+    gaps = []
+    for device_id, (state, at) in last_states(conn, device_ids).items():
+        statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now)
+        if state is not Health.UNKNOWN:
+            gap_start = max(at, watched_until if watched_until is not None else at)
+            gaps.append(Transition(device_id, min(gap_start, now), state, Health.UNKNOWN, "not watched: the monitor was not running", Cause.MONITOR))
+    write(conn, gaps)
+    return statuses
+
+
+def heartbeat(conn: Connection, worker_id: str, now: float, started: float | None = None) -> None:
+    values = {"heartbeat_at": _when(now)}
+    if conn.execute(update(workers).where(workers.c.id == worker_id).values(values)).rowcount == 0:
+        conn.execute(insert(workers).values(id=worker_id, started_at=_when(started or now), **values))
+
+
+def last_heartbeat(conn: Connection, worker_id: str) -> float | None:
+    at = conn.execute(select(workers.c.heartbeat_at).where(workers.c.id == worker_id)).scalar_one_or_none()
+    return at.timestamp() if at is not None else None
