@@ -62,9 +62,9 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, inventory
+    from fleetmon.cli import areas, demo, inventory, status
 
-    for command in (inventory.inventory, areas.area, demo.demo):
+    for command in (inventory.inventory, areas.area, demo.demo, status.status):
         main.add_command(command)
 
 

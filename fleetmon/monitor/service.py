@@ -61,9 +61,13 @@ class Ownership:
     def owns(self, device_id: str) -> bool:
         return True
 
-    def changed(self) -> tuple[set[str], float | None]:
-        """Devices newly taken from another worker, and when that worker was last alive."""
-        return set(), None
+    def taken_over_from(self) -> float | None:
+        """When the worker whose devices were last taken over was last alive (once; then None)."""
+        return None
+
+    async def wait_changed(self) -> None:
+        """Return when the set of owned devices changed."""
+        await asyncio.Event().wait()
 
 
 def default_worker_id() -> str:
@@ -104,6 +108,8 @@ class Monitor:
         scheduler.start()
         stack.push_async_callback(self.flush)
         stack.callback(scheduler.shutdown, wait=False)
+        follower = asyncio.create_task(self._follow_ownership())
+        stack.callback(follower.cancel)
         log.info("monitor %s started: %d devices, probes %s", self.worker_id, len(self.view.statuses),
                  ", ".join(f"{k.name} every {k.schedule.interval:g}s" for k in self.kinds))
 
@@ -124,7 +130,7 @@ class Monitor:
             devices = load_devices(conn, include_retired=False)
         self.view.devices = devices
         self._targets.reset()
-        _, watched_until = self.ownership.changed()
+        watched_until = self.ownership.taken_over_from()
         owned = {i for i in devices if self.ownership.owns(i)}
         new = owned - self.view.statuses.keys()
         for gone in self.view.statuses.keys() - owned:
@@ -141,12 +147,27 @@ class Monitor:
     async def _refresh(self) -> None:
         await asyncio.to_thread(self._load_inventory)
 
+    async def _follow_ownership(self) -> None:
+        """Devices taken over from a dead worker are probed at once, not at their next sweep."""
+        while True:
+            await self.ownership.wait_changed()
+            before = set(self.view.statuses)
+            await asyncio.to_thread(self._load_inventory)
+            gained = set(self.view.statuses) - before
+            if gained:
+                log.info("now probing %d more devices", len(gained))
+                for kind in self.kinds:
+                    await self._sweep(kind, only=gained, spread=0.0)
+
     # -- sweeping ---------------------------------------------------------------------------
 
-    async def _sweep(self, kind: ProbeKind) -> None:
+    async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
         statuses, devices = self.view.statuses, self.view.devices
-        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in list(statuses) if i in devices and kind.applies(devices[i])]
-        plan = SweepPlan(kind.name, kind.run, kind.schedule.interval * self.config.probes.jitter, self.config.probes.concurrency)
+        chosen = only if only is not None else list(statuses)
+        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen if i in devices and kind.applies(devices[i])]
+        if spread is None:
+            spread = kind.schedule.interval * self.config.probes.jitter
+        plan = SweepPlan(kind.name, kind.run, spread, self.config.probes.concurrency)
 
         def observe(obs: Observation) -> None:
             status = statuses.get(obs.device_id)
@@ -156,7 +177,7 @@ class Monitor:
             if transition is not None:
                 self._pending.append(transition)
 
-        await run_sweep(plan, targets, observe, self.view.sweeps[kind.name])
+        await run_sweep(plan, targets, observe, self.view.sweeps[kind.name], still_ours=self.ownership.owns)
         self._pending += rootcause.resolve(devices, statuses, time.time(), self.policy)
         stats = self.view.sweeps[kind.name]
         log.info("%s sweep: %d devices in %.1f s (interval %g s)", kind.name, stats.last_devices,

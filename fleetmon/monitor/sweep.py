@@ -58,8 +58,13 @@ async def run_sweep(
     targets: Sequence[Target],
     on_observation: Callable[[Observation], None],
     stats: SweepStats,
+    still_ours: Callable[[str], bool] = lambda _device_id: True,
 ) -> None:
-    """Probe every target once, each at its phase; `on_observation` gets each result as it comes."""
+    """Probe every target once, each at its phase; `on_observation` gets each result as it comes.
+
+    `still_ours` is asked right before each probe: a device handed to another worker during
+    the sweep is skipped, so two workers never probe it at once.
+    """
     started = time.monotonic()
     stats.last_started = time.time()
     limit = asyncio.Semaphore(plan.concurrency)
@@ -78,6 +83,9 @@ async def run_sweep(
         if delay > 0:
             await asyncio.sleep(delay)
         await limit.acquire()
+        if not still_ours(target.device_id):
+            limit.release()
+            continue
         task = asyncio.create_task(one(target))
         pending.add(task)
         task.add_done_callback(pending.discard)

@@ -74,3 +74,7 @@ def heartbeat(conn: Connection, worker_id: str, now: float, started: float | Non
 def last_heartbeat(conn: Connection, worker_id: str) -> float | None:
     at = conn.execute(select(workers.c.heartbeat_at).where(workers.c.id == worker_id)).scalar_one_or_none()
     return at.timestamp() if at is not None else None
+
+
+def worker_heartbeats(conn: Connection) -> dict[str, float]:
+    return {row.id: row.heartbeat_at.timestamp() for row in conn.execute(select(workers.c.id, workers.c.heartbeat_at))}
