@@ -76,7 +76,7 @@ def import_(app: AppContext, path: Path, dry_run: bool, retire_missing: bool) ->
         stored = load_devices(conn)
     bar = _ProgressBar(f"checking {path.name}")
     try:
-        found, errors = read_inventory(path, app.config.areas.as_levels(), stored, progress=bar.update)
+        found, errors = read_inventory(path, app.config.areas.as_levels(), stored, app.config.credentials.keys(), progress=bar.update)
     except SheetError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

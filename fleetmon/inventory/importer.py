@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,11 +64,13 @@ def read_inventory(
     path: Path,
     levels: Sequence[AreaLevel],
     known: Mapping[str, Device],
+    profiles: Collection[str] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Device], list[RowError]]:
     """Every device of the sheet, or every problem in it (then the devices are not to be written).
 
     `known` is what the store holds already: a parent may be a device imported earlier.
+    `profiles` are the credential profiles the config defines: a row naming another is an error.
     `progress(done, total)` is told how far the check has come.
     """
     rows = read_sheet(path, matcher_for(levels))
@@ -79,7 +81,9 @@ def read_inventory(
     for done, row in enumerate(rows, start=1):
         device, problems = parse_row(row, str(path), keys)
         errors += problems
-        if device is not None:
+        if device is not None and device.credential_profile and device.credential_profile not in profiles:
+            errors.append(RowError(str(path), row.number, "credential_profile", f"no credential profile {device.credential_profile!r} in the config"))
+        elif device is not None:
             if device.id in first_row:
                 errors.append(RowError(str(path), row.number, "id", f"{device.id!r} is also on row {first_row[device.id]}"))
             else:

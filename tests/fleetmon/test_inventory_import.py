@@ -149,15 +149,19 @@ def test_vietnamese_excel_sheet_with_title_merged_headers_and_quirks(tmp_path: P
 def test_csv_with_bom_semicolons_and_unknown_parent(tmp_path: Path) -> None:
     path = tmp_path / "export-from-excel.csv"
     path.write_bytes(
-        "\ufeffMã thiết bị;Loại;IP;Đầu ghi\ncam-1;camera;127.0.20.1;nvr-9\nnvr-1;nvr;127.0.20.2;\n".encode("utf-8")
+        "\ufeffMã thiết bị;Loại;IP;Đầu ghi;Hồ sơ đăng nhập\n"
+        "cam-1;camera;127.0.20.1;nvr-9;hik\nnvr-1;nvr;127.0.20.2;;dahua\n".encode("utf-8")
     )
     config = tmp_path / "fleetmon.yaml"
-    config.write_text("data_dir: data\n", encoding="utf-8")
+    config.write_text("data_dir: data\ncredentials:\n  hik: {username: admin}\n", encoding="utf-8")
 
     result = run(config, "inventory", "import", str(path))
 
     assert result.exit_code == 1
-    assert f"{path}:2: parent: no device 'nvr-9' in the sheet or the inventory" in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith(str(path))] == [
+        f"{path}:2: parent: no device 'nvr-9' in the sheet or the inventory",
+        f"{path}:3: credential_profile: no credential profile 'dahua' in the config",
+    ]
 
 
 def test_export_round_trips_through_import(config: Path, sample_xlsx: Path, store_url: str, tmp_path: Path) -> None:
