@@ -91,9 +91,13 @@ def sample_fleet(cameras: int = POLICE_CAMERAS, seed: int = 2023) -> list[Device
 
     def device(kind: DeviceKind, **values: object) -> Device:
         installed = date(2021, 1, 1) + timedelta(days=rng.randint(0, 4 * 365))
+        host = next(hosts)
         return Device(
             kind=kind,
-            host=next(hosts),
+            host=host,
+            mac="bc:ad:28:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(host).packed[1:]),
+            latitude=round(rng.uniform(19.4, 20.6), 6),  # Thanh Hóa lies about here
+            longitude=round(rng.uniform(104.6, 106.0), 6),
             install_date=installed,
             warranty_end=installed + timedelta(days=365 * rng.choice((2, 3))),
             **SAMPLE_PORTS,  # type: ignore[arg-type]
