@@ -186,6 +186,16 @@ class AreasConfig(_Model):
         return tuple(AreaLevel(key=x.key, label=x.label, label_vi=x.label_vi) for x in self.levels)
 
 
+class MonitorConfig(_Model):
+    """How this `fleetmon run` process takes part in monitoring."""
+
+    worker_id: str | None = None  # default: $FLEETMON_WORKER_ID, else the host name
+    shared: bool = False  # several workers share one PostgreSQL and split the fleet
+    lease: Seconds = 30.0  # a dead worker's devices are taken over within this time
+    down_after: int = Field(default=2, ge=1)  # failed liveness probes in a row before down
+    up_after: int = Field(default=2, ge=1)  # answered liveness probes in a row before up
+
+
 class ListenConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(ge=0, le=65535)
@@ -197,14 +207,19 @@ class Config(_Model):
     web: ListenConfig = ListenConfig(port=8080)
     metrics: ListenConfig = ListenConfig(port=9108)
     probes: ProbesConfig = ProbesConfig()
+    monitor: MonitorConfig = MonitorConfig()
     areas: AreasConfig = AreasConfig()
     credentials: dict[str, CredentialProfile] = Field(default_factory=dict)
     default_credentials: str | None = None  # profile for devices that name none
 
     @model_validator(mode="after")
-    def _default_profile_exists(self) -> Config:
+    def _consistent(self) -> Config:
         if self.default_credentials and self.default_credentials not in self.credentials:
             raise ValueError(f"default_credentials: no credential profile named {self.default_credentials!r}")
+        longest = max(s.timeout for s in (self.probes.reachability, self.probes.snmp, self.probes.onvif,
+                                          self.probes.vendor_http, self.probes.snapshot))
+        if self.monitor.shared and self.monitor.lease <= 2 * longest:
+            raise ValueError(f"monitor.lease must exceed twice the longest probe timeout ({longest:g} s)")
         return self
 
     @property
