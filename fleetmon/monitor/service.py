@@ -79,11 +79,13 @@ class Monitor:
     config: Config
     engine: Engine
     kinds: Sequence[ProbeKind]
-    worker_id: str = field(default_factory=default_worker_id)
+    worker_id: str = ""
     ownership: Ownership = field(default_factory=Ownership)
-    policy: machine.Policy = field(default_factory=machine.Policy)
+    policy: machine.Policy | None = None
 
     def __post_init__(self) -> None:
+        self.worker_id = self.worker_id or self.config.monitor.worker_id or default_worker_id()
+        self._policy = self.policy or machine.Policy(down_after=self.config.monitor.down_after, up_after=self.config.monitor.up_after)
         self.view = MonitorView(worker_id=self.worker_id, started_at=time.time())
         self.view.sweeps = {k.name: SweepStats(k.name, k.schedule.interval) for k in self.kinds}
         self._targets = TargetBuilder(self.config)
@@ -173,12 +175,12 @@ class Monitor:
             status = statuses.get(obs.device_id)
             if status is None:  # handed to another worker during the sweep
                 return
-            transition = machine.apply(status, obs, self.policy, liveness=kind.liveness(devices[obs.device_id]))
+            transition = machine.apply(status, obs, self._policy, liveness=kind.liveness(devices[obs.device_id]))
             if transition is not None:
                 self._pending.append(transition)
 
         await run_sweep(plan, targets, observe, self.view.sweeps[kind.name], still_ours=self.ownership.owns)
-        self._pending += rootcause.resolve(devices, statuses, time.time(), self.policy)
+        self._pending += rootcause.resolve(devices, statuses, time.time(), self._policy)
         stats = self.view.sweeps[kind.name]
         log.info("%s sweep: %d devices in %.1f s (interval %g s)", kind.name, stats.last_devices,
                  stats.last_duration_seconds or 0.0, kind.schedule.interval)
