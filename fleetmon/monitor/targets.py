@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetmon.config import Config, ConfigError
 from fleetmon.inventory.model import Device
+from fleetmon.inventory.vendors import firmware_family
 from probes.target import Credentials, Target
 
 
@@ -36,6 +37,6 @@ class TargetBuilder:
             http_port=device.port("http_port"),
             credentials=self.credentials(device.credential_profile),
             timeout=timeout,
-            vendor=device.vendor,
+            vendor=firmware_family(device.vendor),
             kind=device.kind.value,
         )

@@ -1,0 +1,50 @@
+"""Every probe by name, all of one shape: `await PROBES[name](target, clients) -> ProbeResult`.
+
+Callers (the monitor, `fleetmon probe`) look probes up here and never import a protocol
+module. `ProbeClients` holds the long-lived clients the probes share, one of each per process:
+connection pools and parsed WSDLs are made once, not per device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import httpx
+
+from probes.reachability import probe_reachability
+from probes.result import ProbeResult
+from probes.target import Target
+from probes.vendor_http import probe_vendor_http
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeClients:
+    http: httpx.AsyncClient
+
+    @classmethod
+    async def start(cls, stack: AsyncExitStack) -> ProbeClients:
+        # No keep-alive pool per device: a sweep touches each recorder once per interval.
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=0),
+                                 follow_redirects=False, trust_env=False)
+        stack.push_async_callback(http.aclose)
+        return cls(http=http)
+
+
+ProbeFunction = Callable[[Target, ProbeClients], Awaitable[ProbeResult]]
+
+
+async def _reachability(target: Target, clients: ProbeClients) -> ProbeResult:
+    # Sweeps decide liveness by service ports; the ping is for `fleetmon probe`, one device at a time.
+    return await probe_reachability(target, icmp=False)
+
+
+async def _vendor_http(target: Target, clients: ProbeClients) -> ProbeResult:
+    return await probe_vendor_http(target, clients.http)
+
+
+PROBES: dict[str, ProbeFunction] = {
+    "reachability": _reachability,
+    "vendor_http": _vendor_http,
+}
