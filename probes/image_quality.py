@@ -9,7 +9,9 @@ already explains the picture: a black frame is not also "blurred"):
              of pixels at full (decoded) resolution that carry sensor noise: a live camera's noise
              changes them by a few grey levels even when nothing moves, a stuck encoder does not.
              A static scene alone therefore never looks frozen. A camera with strong temporal
-             noise reduction on a static scene can; raise `frozen_noise` to 0 for such models.
+             noise reduction on a static scene can; set `frozen_noise` to 0 for such models.
+             A stuck frame re-encoded at another JPEG quality is not caught: requantisation
+             changes pixels as much as sensor noise does.
     covered  most of the frame flat (cells without texture): a hand, tape, a bag, a spider's nest.
     blurred  little fine detail: the standard deviation of the Laplacian per cell of a fixed-size
              working image (so the figure does not depend on resolution), taken at the 75th
@@ -122,17 +124,23 @@ def fingerprint(jpeg: bytes) -> ImageFingerprint:
     return _measure(jpeg).fingerprint
 
 
+# What Pillow raises for bytes that are not a whole, sane image; one edit if Pillow changes.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
 def _measure(jpeg: bytes) -> _Picture:
     try:
-        with Image.open(io.BytesIO(jpeg)) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageDecodeError(f"image of {image.width}x{image.height} pixels is too large")
-            image.draft("L", (WORK_WIDTH * 2, WORK_WIDTH))  # JPEG: decode at a reduced scale, grey
-            grey_image = image.convert("L")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, ImageDecodeError):
-            raise
+        image = Image.open(io.BytesIO(jpeg))
+    except _DECODE_ERRORS as exc:
         raise ImageDecodeError(f"not a decodable image: {exc}") from None
+    with image:
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageDecodeError(f"image of {image.width}x{image.height} pixels is too large")
+        try:
+            image.draft("L", (WORK_WIDTH * 2, WORK_WIDTH))  # JPEG: decode grey at a reduced DCT scale
+            grey_image = image.convert("L")
+        except _DECODE_ERRORS as exc:
+            raise ImageDecodeError(f"not a decodable image: {exc}") from None
     grey = np.asarray(grey_image)
     height = max(GRID, round(WORK_WIDTH * grey_image.height / grey_image.width))
     work = np.asarray(grey_image.resize((WORK_WIDTH, height), Image.Resampling.BOX), dtype=np.float32)
@@ -185,32 +193,35 @@ def _frozen(picture: _Picture, previous: ImageFingerprint | None, t: ImageThresh
     if len(previous.patches) != len(picture.fingerprint.patches):
         return CheckOutcome("frozen", False, "not frozen: picture size changed")
     change = float(np.mean(np.abs(_array(picture.fingerprint.patches) - _array(previous.patches))))
-    if change < t.frozen_noise:
-        return CheckOutcome("frozen", True, f"frozen: sensor noise unchanged, change {change:.2f} < {t.frozen_noise:g}")
-    return CheckOutcome("frozen", False, f"not frozen: noise change {change:.2f} since the previous snapshot")
+    return _outcome("frozen", change < t.frozen_noise,
+                    f"frozen: sensor noise unchanged, change {change:.2f} < {t.frozen_noise:g}",
+                    f"not frozen: noise change {change:.2f} since the previous snapshot")
 
 
 def _covered(picture: _Picture, t: ImageThresholds) -> CheckOutcome:
     share = float(np.mean(picture.cell_contrast < t.flat_cell_contrast))
-    if share >= t.covered_share:
-        return CheckOutcome("covered", True, f"lens covered: {share:.0%} of the frame has no texture (>= {t.covered_share:.0%})")
-    return CheckOutcome("covered", False, f"not covered: {share:.0%} of the frame without texture")
+    return _outcome("covered", share >= t.covered_share,
+                    f"lens covered: {share:.0%} of the frame has no texture (>= {t.covered_share:.0%})",
+                    f"not covered: {share:.0%} of the frame without texture")
 
 
 def _blurred(picture: _Picture, t: ImageThresholds) -> CheckOutcome:
     value = picture.sharpness
-    if value < t.sharpness:
-        return CheckOutcome("blurred", True, f"blurred: sharpness {value:.1f} < {t.sharpness:g}")
-    return CheckOutcome("blurred", False, f"sharp: sharpness {value:.1f}")
+    return _outcome("blurred", value < t.sharpness,
+                    f"blurred: sharpness {value:.1f} < {t.sharpness:g}", f"sharp: sharpness {value:.1f}")
 
 
 def _moved(picture: _Picture, reference: ImageFingerprint | None, t: ImageThresholds) -> CheckOutcome:
     if reference is None:
         return CheckOutcome("moved", False, "moved: not checked, no reference frame")
     value = _edge_correlation(picture.fingerprint.thumb, reference.thumb)
-    if value < t.moved_correlation:
-        return CheckOutcome("moved", True, f"scene moved: match with the reference {value:.2f} < {t.moved_correlation:g}")
-    return CheckOutcome("moved", False, f"scene in place: match with the reference {value:.2f}")
+    return _outcome("moved", value < t.moved_correlation,
+                    f"scene moved: match with the reference {value:.2f} < {t.moved_correlation:g}",
+                    f"scene in place: match with the reference {value:.2f}")
+
+
+def _outcome(check: str, failed: bool, if_failed: str, if_passed: str) -> CheckOutcome:
+    return CheckOutcome(check, failed, if_failed if failed else if_passed)
 
 
 def _edge_correlation(thumb: bytes, other: bytes) -> float:

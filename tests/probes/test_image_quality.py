@@ -104,3 +104,17 @@ def test_fingerprint_fits_in_two_kilobytes(samples: dict[str, Sample]) -> None:
 def test_undecodable_snapshot_raises_decode_error(data: bytes) -> None:
     with pytest.raises(ImageDecodeError, match="not a decodable image"):
         assess(data, None, None, ImageThresholds())
+
+
+def test_truncated_snapshot_raises_decode_error(samples: dict[str, Sample]) -> None:
+    jpeg = samples["normal"].jpeg
+    with pytest.raises(ImageDecodeError, match="not a decodable image"):
+        assess(jpeg[:len(jpeg) // 2], None, None, ImageThresholds())
+
+
+def test_decompression_bomb_is_refused_before_decoding() -> None:
+    """6 KB of PNG that would decode to 48 million pixels."""
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(bomb, "PNG")
+    with pytest.raises(ImageDecodeError, match="8000x6000 pixels is too large"):
+        assess(bomb.getvalue(), None, None, ImageThresholds())
