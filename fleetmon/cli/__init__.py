@@ -62,9 +62,9 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, inventory, status
+    from fleetmon.cli import areas, demo, inventory, probe, status
 
-    for command in (inventory.inventory, areas.area, demo.demo, status.status):
+    for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe):
         main.add_command(command)
 
 

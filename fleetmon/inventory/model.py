@@ -76,8 +76,13 @@ class Device:
     active: bool = True
 
     def port(self, name: str) -> int:
-        """The port for `name` ("onvif_port", ...), falling back to the protocol's standard one."""
+        """The port for `name` ("onvif_port", ...), falling back to the protocol's standard one.
+
+        The web API shares the ONVIF port unless the inventory says otherwise, as on most units.
+        """
         value: int | None = getattr(self, name)
+        if value is None and name == "http_port":
+            return self.port("onvif_port")
         return value if value is not None else DEFAULT_PORTS[name]
 
     @property
