@@ -181,17 +181,13 @@ class SnmpAgent:
             if device is None:
                 continue
             now = time.time()
-            if not device.faults:
-                reply = self.respond(device, message, now)
-            elif self.reachable(device, now):
-                reply = self.respond(device, message, now)
-                if reply is not None and Fault.SLOW in device.faults:
-                    assert self._loop is not None
-                    self._loop.call_later(device.param(Fault.SLOW), self._send, reply, local, source)
-                    continue
-            else:
+            if not self.reachable(device, now):
                 continue
-            if reply is not None:
+            reply = self.respond(device, message, now)
+            if reply is not None and Fault.SLOW in device.faults:
+                assert self._loop is not None
+                self._loop.call_later(device.param(Fault.SLOW), self._send, reply, local, source)
+            elif reply is not None:
                 self._send(reply, local, source)
 
     def _send(self, reply: bytes, local: bytes, destination: tuple[str, int]) -> None:

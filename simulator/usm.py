@@ -108,7 +108,7 @@ def _cipher(user: UsmUser, priv_key: bytes, engine: Engine, salt: bytes) -> Ciph
         iv = engine.boots.to_bytes(4, "big") + engine.time.to_bytes(4, "big") + salt
         return Cipher(algorithms.AES(priv_key[:16]), CFB(iv))
     iv = bytes(a ^ b for a, b in zip(priv_key[8:16], salt, strict=True))
-    return Cipher(TripleDES(priv_key[:8]), modes.CBC(iv))
+    return Cipher(TripleDES(priv_key[:8] * 3), modes.CBC(iv))  # one key thrice: plain DES
 
 
 def decrypt(user: UsmUser, priv_key: bytes, engine: Engine, salt: bytes, data: bytes) -> bytes:
