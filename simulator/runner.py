@@ -1,0 +1,99 @@
+"""Composition of the simulator: the fleet, its faults, one server per protocol and port, the control API.
+
+Every server is started on an `AsyncExitStack` that owns its cleanup, so a failure half-way
+(a port taken) closes what already runs, and cancelling `run` stops everything in reverse order.
+Servers bind wildcard sockets and find the device by the local address, so a port costs one
+socket whatever the fleet's size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from simulator.control import FaultControl, FaultSpec, start_control
+from simulator.fleet import Fleet
+from simulator.snmp_agent import SnmpSettings, start_snmp
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONTROL_PORT = 16180
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A TCP-side protocol server: started once per distinct `port_field` value of the inventory."""
+
+    name: str
+    port_field: str  # a `Device` port attribute, e.g. "onvif_port"
+    start: Callable[[Fleet, int], Awaitable[Any]]
+
+
+def default_services() -> tuple[Service, ...]:
+    """The HTTP-side servers of `simulator` (ONVIF, snapshot, ISAPI share the device's web port)."""
+    from simulator.isapi import start_isapi
+    from simulator.onvif_server import start_onvif
+    from simulator.rtsp import start_rtsp
+    from simulator.snapshot import start_snapshot
+
+    return (Service("onvif", "onvif_port", start_onvif), Service("snapshot", "http_port", start_snapshot),
+            Service("isapi", "http_port", start_isapi), Service("rtsp", "rtsp_port", start_rtsp))
+
+
+def ports(fleet: Fleet, port_field: str) -> list[int]:
+    return sorted({emulated.device.port(port_field) for emulated in fleet.devices.values()})
+
+
+async def _close(server: Any) -> None:
+    """Stop a server as its kind wants: an aiohttp runner, or an asyncio server."""
+    if isinstance(server, web.AppRunner):
+        await server.cleanup()
+        return
+    server.close()
+    await server.wait_closed()
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    control: FaultControl
+    control_port: int
+    endpoints: list[str]  # "snmp udp/10161", "onvif tcp/10080", ...
+
+
+async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int = DEFAULT_CONTROL_PORT,
+                      faults: Iterable[FaultSpec] = (), services: Iterable[Service] = (),
+                      snmp: SnmpSettings | None = None) -> Started:
+    """Start-up faults, SNMP and `services` on every port the inventory names, and the control API."""
+    control = FaultControl(fleet)
+    for spec in faults:
+        log.info("fault %s on %s", spec.fault.value, ", ".join(control.apply(spec)[:5]) + " ...")
+    endpoints = []
+    for port in ports(fleet, "snmp_port"):
+        agent = await start_snmp(fleet, port, snmp)
+        stack.callback(agent.close)
+        endpoints.append(f"snmp udp/{port}")
+    taken: dict[int, str] = {}
+    for service in services:
+        for port in ports(fleet, service.port_field):
+            if port in taken:  # one listener per TCP port: the first service there answers for it
+                log.warning("%s not started on tcp/%d: %s serves that port", service.name, port, taken[port])
+                continue
+            stack.push_async_callback(_close, await service.start(fleet, port))
+            taken[port] = service.name
+            endpoints.append(f"{service.name} tcp/{port}")
+    runner = await start_control(control, control_port)
+    stack.push_async_callback(runner.cleanup)
+    return Started(control, control_port, endpoints)
+
+
+async def run(fleet: Fleet, *, on_started: Callable[[Started], None] = lambda started: None, **options: Any) -> None:
+    """Serve the fleet until cancelled (Ctrl-C)."""
+    async with AsyncExitStack() as stack:
+        on_started(await start_fleet(stack, fleet, **options))
+        await asyncio.Event().wait()
