@@ -116,6 +116,8 @@ def probe(app: AppContext, device: str, as_json: bool, kind: str, vendor: str, *
             click.echo(f"  {line}")
         for problem in obs.problems:
             click.echo(f"  PROBLEM: {problem}")
+    if not observations:
+        raise click.ClickException(f"no probe applies to {found.id}: it names no protocol fleetmon can probe")
     problems = [p for o in observations for p in o.problems]
     click.echo(f"\n{'no problems found' if not problems else f'{len(problems)} problem(s) found'}")
 

@@ -46,7 +46,7 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
         return
     if inventory is None:
         raise click.UsageError("give --inventory FILE, or a sub-command (fault, clear, devices)")
-    from fleetmon.inventory.sheets import read_devices
+    from fleetmon.inventory.importer import read_devices
     from simulator.fleet import Fleet
 
     try:

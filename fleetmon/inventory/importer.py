@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fleetmon.inventory.columns import HeaderMatcher
 from fleetmon.inventory.model import AreaLevel, Device
-from fleetmon.inventory.sheets import read_sheet
+from fleetmon.inventory.sheets import SheetError, read_sheet
 from fleetmon.inventory.validate import RowError, parse_row
 
 
@@ -130,3 +130,14 @@ def plan_import(sheet: Sequence[Device], stored: Mapping[str, Device], retire_mi
     if retire_missing:
         plan.retired = sorted(i for i, d in stored.items() if d.active and i not in seen)
     return plan
+
+
+def read_devices(path: Path, levels: Sequence[AreaLevel] = ()) -> list[Device]:
+    """The devices of a sheet, for tools that only read it (the simulator); any bad row is an error."""
+    from fleetmon.config import DEFAULT_LEVELS
+
+    chosen = levels or [AreaLevel(lvl.key, lvl.label, lvl.label_vi) for lvl in DEFAULT_LEVELS]
+    found, errors = read_inventory(path, chosen, known={})
+    if errors:
+        raise SheetError("\n".join(str(e) for e in errors[:20]) + (f"\n... {len(errors) - 20} more" if len(errors) > 20 else ""))
+    return found
