@@ -17,7 +17,10 @@ import click
 import httpx
 from pydantic import SecretStr
 
+from fleetmon.inventory.importer import read_devices
+from fleetmon.inventory.sheets import SheetError
 from simulator.control import FaultError, parse_fault, parse_spec
+from simulator.fleet import Fleet
 from simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
 from simulator.snmp_agent import SnmpSettings
 
