@@ -72,7 +72,8 @@ async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int 
     """Start-up faults, SNMP and `services` on every port the inventory names, and the control API."""
     control = FaultControl(fleet)
     for spec in faults:
-        log.info("fault %s on %s", spec.fault.value, ", ".join(control.apply(spec)[:5]) + " ...")
+        ids = control.apply(spec)
+        log.info("fault %s on %d device(s): %s", spec.fault.value, len(ids), " ".join(ids[:10]))
     endpoints = []
     for port in ports(fleet, "snmp_port"):
         agent = await start_snmp(fleet, port, snmp)

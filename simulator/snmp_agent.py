@@ -6,7 +6,7 @@ that address, as net-snmp and pysnmp drop replies from any other source. Datagra
 outside 127.0.0.0/8 are dropped unread.
 
 v2c GET/GETNEXT/GETBULK run on the hand-written codec of `simulator.ber` (the hot path: the
-simulator must outrun fleetmon's probes); v3 goes through `simulator.usm`. Faults, as a client
+simulator must outrun fleetmon's probes); v3 goes through `simulator.usm`; v1 is not answered. Faults, as a client
 sees them: offline, refused, hang, parent down, flapping and packet loss -> no answer; slow ->
 the answer is delayed; wrong password -> the community is refused (v2c silence) and v3 gets a
 usmStatsWrongDigests report; reboot and reboot loop -> sysUpTime restarts (see `simulator.mib`).
@@ -126,13 +126,13 @@ def _bulk(device: EmulatedDevice, view: View, oids: list[ber.Oid], repetitions: 
 class SnmpAgent:
     """One UDP socket answering for the whole fleet; `respond` is the socket-free core."""
 
-    fleet: Fleet
+    fleet: Fleet = field(repr=False)
     settings: SnmpSettings
     sock: socket.socket | None = None
     rng: random.Random = field(default_factory=random.Random)
     started: float = field(default_factory=time.time)
     usm: Usm | None = None
-    _community: bytes = b""
+    _community: bytes = field(default=b"", repr=False)
     _loop: asyncio.AbstractEventLoop | None = None
 
     def __post_init__(self) -> None:

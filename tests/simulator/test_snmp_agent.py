@@ -255,3 +255,8 @@ async def test_parent_down_silences_everything_behind_it(agent: SnmpAgent, contr
     control.clear(control.device("nvr-1"), Fault.PARENT_DOWN)
     code, out = await net_snmp("snmpget", agent, "127.77.0.3", SYS_UPTIME)
     assert code == 0, out
+
+
+async def test_secrets_stay_out_of_reprs(agent: SnmpAgent) -> None:
+    shown = repr(agent) + repr(agent.settings) + repr(agent.usm)
+    assert "public" not in shown and "fleetmon-demo" not in shown
