@@ -62,9 +62,9 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, inventory, probe, simulate, status
+    from fleetmon.cli import areas, demo, inventory, probe, run, simulate, status
 
-    for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate):
+    for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run):
         main.add_command(command)
 
 

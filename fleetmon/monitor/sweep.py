@@ -73,7 +73,10 @@ async def run_sweep(
     async def one(target: Target) -> None:
         stats.in_flight += 1
         try:
-            on_observation(await _guarded(plan, target))
+            obs = await _guarded(plan, target)
+            log.debug("probed device=%s probe=%s status=%s start=%.3f end=%.3f", target.device_id, plan.probe,
+                      obs.status.value, obs.at - obs.duration_seconds, obs.at)
+            on_observation(obs)
         finally:
             stats.in_flight -= 1
             limit.release()

@@ -1,0 +1,61 @@
+"""`fleetmon run`: the long-running monitor with its /metrics endpoint, until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+import click
+
+from fleetmon.cli.context import AppContext, pass_app
+from fleetmon.config import Config
+from fleetmon.logs import setup_logging
+from fleetmon.monitor.kinds import build_kinds
+from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
+from fleetmon.monitor.workers import LeaseOwnership
+from probes.registry import ProbeClients
+
+log = logging.getLogger("fleetmon")
+
+
+async def serve(config: Config, app: AppContext, worker_id: str | None, stop: asyncio.Event) -> None:
+    """Compose the service: probe clients, ownership, monitor, exporter; undo in reverse on exit."""
+    from exporters.http import start_metrics
+
+    async with AsyncExitStack() as stack:
+        clients = await ProbeClients.start(stack)
+        kinds = build_kinds(config, clients)
+        engine = app.engine
+        worker_id = worker_id or config.monitor.worker_id or default_worker_id()
+        ownership = Ownership()
+        if config.monitor.shared:
+            longest = max(k.schedule.timeout for k in kinds)
+            ownership = LeaseOwnership(engine=engine, worker_id=worker_id, lease_seconds=config.monitor.lease, guard_seconds=longest + 1.0)
+        monitor = Monitor(config=config, engine=engine, kinds=kinds, worker_id=worker_id, ownership=ownership)
+        await monitor.start(stack)
+        url = await start_metrics(monitor.view, config, stack)
+        log.info("worker %s: metrics at %s", monitor.worker_id, url)
+        click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}")
+        await stop.wait()
+        log.info("stopping")
+
+
+@click.command()
+@click.option("--worker-id", help="This worker's name (default: config monitor.worker_id, $FLEETMON_WORKER_ID, host name).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info", show_default=True)
+@pass_app
+def run(app: AppContext, worker_id: str | None, log_level: str) -> None:
+    """Probe the fleet on schedule, keep device health and its log, serve /metrics."""
+    setup_logging(log_level)
+    config = app.config
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(config, app, worker_id, stop)
+
+    asyncio.run(main())
