@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from simulator import ber  # noqa: E402
+from probes import ber  # noqa: E402
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 WINDOW = 200

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from fleetmon.inventory.model import DeviceKind
-from simulator import ber
-from simulator.ber import Oid
+from probes import ber
+from probes.ber import Oid
 from simulator.state import EmulatedDevice
 
 Getter = Callable[[EmulatedDevice, float], bytes]  # (device, now) -> encoded value TLV

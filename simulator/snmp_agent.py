@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from probes.target import AuthProtocol, PrivProtocol
-from simulator import ber
+from probes import ber
 from simulator.fleet import Fleet
 from simulator.mib import View, view_for
 from simulator.state import EmulatedDevice, Fault

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
-from simulator import ber
+from probes import ber
 from simulator.control import FaultControl
 from simulator.fleet import Fleet
 from simulator.snmp_agent import SnmpAgent, SnmpSettings, start_snmp

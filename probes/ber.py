@@ -1,9 +1,12 @@
 """The few BER encodings SNMP needs, by hand: pyasn1 costs ~1 ms a message, this ~20 µs.
 
-Only definite lengths and the universal/application types SNMP uses. Encoders return whole
-TLVs (tag, length, content) as bytes so a message is assembled by concatenation; the decoder
-walks a buffer by offsets and never copies what it does not keep. Malformed input raises
-`BerError`, which the agent turns into a dropped packet, as real agents do.
+One codec for both ends: the SNMP probe's client (`probes.snmp_client`) and the simulator's
+agent. Only definite lengths and the universal/application types SNMP uses. Encoders return
+whole TLVs (tag, length, content) as bytes so a message is assembled by concatenation; the
+decoder walks a buffer by offsets and never copies what it does not keep. Malformed input
+raises `BerError`: the agent drops the packet, as real agents do; the probe reports a
+protocol error. Lengths are checked against the buffer before anything is read, so a
+hostile length field costs nothing.
 """
 
 from __future__ import annotations
@@ -109,27 +112,56 @@ def read_octets(buf: bytes, pos: int) -> tuple[bytes, int]:
     return buf[start:end], end
 
 
+MAX_OID_LENGTH = 128  # RFC 2578 section 3.5
+MAX_SUBIDENTIFIER = 0xFFFFFFFF
+
+
 def decode_oid(content: bytes) -> Oid:
-    if not content:
-        raise BerError("empty OID")
+    if not content or len(content) > MAX_OID_LENGTH * 5:
+        raise BerError("empty or oversized OID")
     first = content[0]
     out = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
     sub = 0
     for byte in content[1:]:
         sub = (sub << 7) | (byte & 0x7F)
+        if sub > MAX_SUBIDENTIFIER:
+            raise BerError("OID sub-identifier out of range")
         if not byte & 0x80:
             out.append(sub)
             sub = 0
     return tuple(out)
 
 
-def read_varbind_oids(buf: bytes, start: int, end: int) -> list[Oid]:
-    """The OIDs of a VarBindList (values of a request are NULL and ignored)."""
-    oids = []
+Varbind = tuple[Oid, int, bytes]  # (name, value tag, value content)
+
+
+def read_varbinds(buf: bytes, start: int, end: int) -> list[Varbind]:
+    """The varbinds of a VarBindList, values left as (tag, content) for the caller to read."""
+    varbinds = []
     pos = start
     while pos < end:
         vb_start, vb_end = expect(buf, pos, SEQUENCE)
         oid_start, oid_end = expect(buf, vb_start, OBJECT_IDENTIFIER)
-        oids.append(decode_oid(buf[oid_start:oid_end]))
+        tag, value_start, value_end = header(buf, oid_end)
+        if value_end > vb_end:
+            raise BerError("value runs past its varbind")
+        varbinds.append((decode_oid(buf[oid_start:oid_end]), tag, buf[value_start:value_end]))
         pos = vb_end
-    return oids
+    if pos != end:
+        raise BerError("varbind runs past its list")
+    return varbinds
+
+
+def read_varbind_oids(buf: bytes, start: int, end: int) -> list[Oid]:
+    """The OIDs of a VarBindList (values of a request are NULL and ignored)."""
+    return [oid for oid, _, _ in read_varbinds(buf, start, end)]
+
+
+SIGNED_TAGS = frozenset((INTEGER,))
+
+
+def to_int(tag: int, content: bytes) -> int:
+    """An INTEGER (signed) or Counter32/Gauge32/TimeTicks/Counter64 (unsigned) value."""
+    if not content or len(content) > 9:
+        raise BerError("integer of unsupported size")
+    return int.from_bytes(content, "big", signed=tag in SIGNED_TAGS)
