@@ -15,44 +15,14 @@ Auth: HMAC-MD5-96, HMAC-SHA-96 and the SHA-2 family; privacy: DES-CBC and AES-12
 from __future__ import annotations
 
 import hashlib
-import hmac
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from probes import ber
-
-# auth protocol -> (hash name, digest bytes sent in msgAuthenticationParameters)
-AUTH_PROTOCOLS = {"md5": ("md5", 12), "sha": ("sha1", 12), "sha224": ("sha224", 16), "sha256": ("sha256", 24),
-                  "sha384": ("sha384", 32), "sha512": ("sha512", 48)}
-PRIV_PROTOCOLS = ("des", "aes")
-TIME_WINDOW = 150  # seconds, RFC 3414 3.2.7
-REPORT = 0xA8
-FLAG_AUTH, FLAG_PRIV, FLAG_REPORTABLE = 1, 2, 4
-
-_STATS = (1, 3, 6, 1, 6, 3, 15, 1, 1)
-UNSUPPORTED_SEC_LEVELS = _STATS + (1, 0)
-NOT_IN_TIME_WINDOWS = _STATS + (2, 0)
-UNKNOWN_USER_NAMES = _STATS + (3, 0)
-UNKNOWN_ENGINE_IDS = _STATS + (4, 0)
-WRONG_DIGESTS = _STATS + (5, 0)
-DECRYPTION_ERRORS = _STATS + (6, 0)
-
-
-def password_to_key(password: bytes, hash_name: str) -> bytes:
-    """RFC 3414 A.2: hash one megabyte of the repeated password (a few ms; done once)."""
-    if not password:
-        raise ValueError("an SNMPv3 key needs a non-empty password")
-    repeated = password * (1_048_576 // len(password) + 1)
-    return hashlib.new(hash_name, repeated[:1_048_576]).digest()
-
-
-def localize(key: bytes, engine_id: bytes, hash_name: str) -> bytes:
-    return hashlib.new(hash_name, key + engine_id + key).digest()
+from probes.snmp_usm import (AUTH_PROTOCOLS, DECRYPTION_ERRORS, FLAG_AUTH, FLAG_PRIV, FLAG_REPORTABLE, NOT_IN_TIME_WINDOWS,
+                             PRIV_PROTOCOLS, REPORT, TIME_WINDOW, UNKNOWN_ENGINE_IDS, UNKNOWN_USER_NAMES,
+                             UNSUPPORTED_SEC_LEVELS, WRONG_DIGESTS, LocalizedKeys, Message, build_message, localize,
+                             parse_message, password_to_key, scoped_plaintext, verify)
 
 
 def engine_id_for(device_id: str) -> bytes:
@@ -81,17 +51,10 @@ class UsmUser:
         return cls(name.encode(), auth_protocol, priv_protocol,
                    password_to_key(auth_password.encode(), hash_name), password_to_key(priv_password.encode(), hash_name))
 
-    def keys(self, engine_id: bytes) -> tuple[bytes, bytes]:
+    def keys(self, engine_id: bytes) -> LocalizedKeys:
         hash_name = AUTH_PROTOCOLS[self.auth_protocol][0]
-        return localize(self.auth_master, engine_id, hash_name), localize(self.priv_master, engine_id, hash_name)
-
-    def digest(self, auth_key: bytes, message: bytes) -> bytes:
-        hash_name, size = AUTH_PROTOCOLS[self.auth_protocol]
-        return hmac.new(auth_key, message, hash_name).digest()[:size]
-
-    @property
-    def digest_size(self) -> int:
-        return AUTH_PROTOCOLS[self.auth_protocol][1]
+        return LocalizedKeys(self.auth_protocol, localize(self.auth_master, engine_id, hash_name),
+                             self.priv_protocol, localize(self.priv_master, engine_id, hash_name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,68 +64,6 @@ class Engine:
     id: bytes
     boots: int
     time: int
-
-
-def _cipher(user: UsmUser, priv_key: bytes, engine: Engine, salt: bytes) -> Cipher:  # type: ignore[type-arg]
-    if user.priv_protocol == "aes":
-        iv = engine.boots.to_bytes(4, "big") + engine.time.to_bytes(4, "big") + salt
-        return Cipher(algorithms.AES(priv_key[:16]), CFB(iv))
-    iv = bytes(a ^ b for a, b in zip(priv_key[8:16], salt, strict=True))
-    return Cipher(TripleDES(priv_key[:8] * 3), modes.CBC(iv))  # one key thrice: plain DES
-
-
-def decrypt(user: UsmUser, priv_key: bytes, engine: Engine, salt: bytes, data: bytes) -> bytes:
-    if len(salt) != 8 or (user.priv_protocol == "des" and len(data) % 8):
-        raise ber.BerError("bad privacy parameters")
-    decryptor = _cipher(user, priv_key, engine, salt).decryptor()
-    return decryptor.update(data) + decryptor.finalize()
-
-
-def encrypt(user: UsmUser, priv_key: bytes, engine: Engine, data: bytes) -> tuple[bytes, bytes]:
-    """(ciphertext, salt sent as msgPrivacyParameters)."""
-    salt = engine.boots.to_bytes(4, "big") + os.urandom(4) if user.priv_protocol == "des" else os.urandom(8)
-    if user.priv_protocol == "des":
-        data += b"\x00" * (-len(data) % 8)
-    encryptor = _cipher(user, priv_key, engine, salt).encryptor()
-    return encryptor.update(data) + encryptor.finalize(), salt
-
-
-@dataclass(slots=True)
-class _Request:
-    msg_id: int
-    max_size: int
-    flags: int
-    engine_id: bytes
-    boots: int
-    time: int
-    user: bytes
-    auth_start: int  # offset of msgAuthenticationParameters' content in the message
-    auth_end: int
-    salt: bytes
-    data_pos: int
-
-
-def _parse(message: bytes) -> _Request | None:
-    start, _ = ber.expect(message, 0, ber.SEQUENCE)
-    version, pos = ber.read_int(message, start)
-    if version != 3:
-        return None
-    header_start, header_end = ber.expect(message, pos, ber.SEQUENCE)
-    msg_id, pos = ber.read_int(message, header_start)
-    max_size, pos = ber.read_int(message, pos)
-    flags, pos = ber.read_octets(message, pos)
-    model, _ = ber.read_int(message, pos)
-    if model != 3 or len(flags) != 1:
-        return None
-    params_start, data_pos = ber.expect(message, header_end, ber.OCTET_STRING)
-    seq_start, _ = ber.expect(message, params_start, ber.SEQUENCE)
-    engine_id, pos = ber.read_octets(message, seq_start)
-    boots, pos = ber.read_int(message, pos)
-    time, pos = ber.read_int(message, pos)
-    user, pos = ber.read_octets(message, pos)
-    auth_start, auth_end = ber.expect(message, pos, ber.OCTET_STRING)
-    salt, _ = ber.read_octets(message, auth_end)
-    return _Request(msg_id, max_size, flags[0], engine_id, boots, time, user, auth_start, auth_end, salt, data_pos)
 
 
 def _request_id(scoped: bytes, pos: int = 0) -> tuple[int, int]:
@@ -175,33 +76,17 @@ def _request_id(scoped: bytes, pos: int = 0) -> tuple[int, int]:
     return request_id, pdu_pos
 
 
-def _message(request: _Request, engine: Engine, flags: int, scoped: bytes, user: UsmUser | None,
-             keys: tuple[bytes, bytes] | None) -> bytes:
-    salt = b""
-    if flags & FLAG_PRIV and user and keys:
-        cipher, salt = encrypt(user, keys[1], engine, scoped)
-        scoped = ber.octets(cipher)
-    digest_size = user.digest_size if flags & FLAG_AUTH and user else 0
-    head = ber.octets(engine.id) + ber.integer(engine.boots) + ber.integer(engine.time) + ber.octets(request.user)
-    params = ber.tlv(ber.SEQUENCE, head + ber.octets(b"\x00" * digest_size) + ber.octets(salt))
-    header = ber.tlv(ber.SEQUENCE, ber.integer(request.msg_id) + ber.integer(request.max_size)
-                     + ber.octets(bytes((flags,))) + ber.integer(3))
-    body = ber.integer(3) + header + ber.octets(params) + scoped
-    whole = ber.tlv(ber.SEQUENCE, body)
-    if not digest_size or not user or not keys:
-        return whole
-    # The placeholder ends where `params` ends minus the (empty or 8-byte) salt TLV.
-    params_end = len(whole) - len(scoped)
-    end = params_end - len(ber.octets(salt))
-    return whole[:end - digest_size] + user.digest(keys[0], whole) + whole[end:]
+def _message(request: Message, engine: Engine, flags: int, scoped: bytes, keys: LocalizedKeys | None) -> bytes:
+    return build_message(request.msg_id, request.max_size, flags, engine.id, engine.boots, engine.time, request.user,
+                         scoped, keys)
 
 
-def _report(request: _Request, engine: Engine, request_id: int, stat: ber.Oid, count: int, flags: int = 0,
-            user: UsmUser | None = None, keys: tuple[bytes, bytes] | None = None) -> bytes:
+def _report(request: Message, engine: Engine, request_id: int, stat: ber.Oid, count: int, flags: int = 0,
+            keys: LocalizedKeys | None = None) -> bytes:
     varbind = ber.tlv(ber.SEQUENCE, ber.encode_oid(stat) + ber.integer(count, ber.COUNTER32))
     pdu = ber.tlv(REPORT, ber.integer(request_id) + ber.integer(0) + ber.integer(0) + ber.tlv(ber.SEQUENCE, varbind))
     scoped = ber.tlv(ber.SEQUENCE, ber.octets(engine.id) + ber.octets(b"") + pdu)
-    return _message(request, engine, flags, scoped, user, keys)
+    return _message(request, engine, flags, scoped, keys)
 
 
 Answer = Callable[[bytes, int, int], "bytes | None"]  # (plaintext, PDU position, max reply size) -> PDU
@@ -220,17 +105,17 @@ class Usm:
 
     def process(self, message: bytes, engine: Engine, answer: Answer, password_changed: bool = False) -> bytes | None:
         """The reply to one v3 message reaching `engine`, or None to stay silent."""
-        request = _parse(message)
+        request = parse_message(message)
         if request is None:
             return None
         plain_id = 0
         if not request.flags & FLAG_PRIV:
             plain_id, _ = _request_id(message, request.data_pos)
 
-        def report(stat: ber.Oid, flags: int = 0, keys: tuple[bytes, bytes] | None = None) -> bytes | None:
+        def report(stat: ber.Oid, flags: int = 0, keys: LocalizedKeys | None = None) -> bytes | None:
             if not request.flags & FLAG_REPORTABLE:
                 return None
-            return _report(request, engine, plain_id, stat, self._count(stat), flags, self.user, keys)
+            return _report(request, engine, plain_id, stat, self._count(stat), flags, keys)
 
         if request.engine_id != engine.id:
             return report(UNKNOWN_ENGINE_IDS)
@@ -239,25 +124,18 @@ class Usm:
         if not request.flags & FLAG_AUTH:
             return report(UNSUPPORTED_SEC_LEVELS)
         keys = self.user.keys(engine.id)
-        signed = request.auth_end - request.auth_start == self.user.digest_size
-        zeroed = message[:request.auth_start] + b"\x00" * (request.auth_end - request.auth_start) + message[request.auth_end:]
-        if password_changed or not signed or not hmac.compare_digest(
-                self.user.digest(keys[0], zeroed), message[request.auth_start:request.auth_end]):
+        if password_changed or not verify(message, request, keys):
             return report(WRONG_DIGESTS)
         if request.boots != engine.boots or abs(request.time - engine.time) > TIME_WINDOW:
             return report(NOT_IN_TIME_WINDOWS, FLAG_AUTH, keys)
-        scoped = message[request.data_pos:]
-        if request.flags & FLAG_PRIV:
-            try:
-                cipher, _ = ber.read_octets(message, request.data_pos)
-                scoped = decrypt(self.user, keys[1], Engine(engine.id, request.boots, request.time), request.salt, cipher)
-                _request_id(scoped)
-            except (ber.BerError, ValueError):
-                return report(DECRYPTION_ERRORS, FLAG_AUTH, keys)
-        _, pdu_pos = _request_id(scoped)
+        try:
+            scoped = scoped_plaintext(message, request, keys)
+            _, pdu_pos = _request_id(scoped)
+        except (ber.BerError, ValueError):
+            return report(DECRYPTION_ERRORS, FLAG_AUTH, keys)
         context_start, _ = ber.expect(scoped, 0, ber.SEQUENCE)
         pdu = answer(scoped, pdu_pos, min(request.max_size, 65507) - 200)
         if pdu is None:
             return None
         reply = ber.tlv(ber.SEQUENCE, scoped[context_start:pdu_pos] + pdu)
-        return _message(request, engine, request.flags & (FLAG_AUTH | FLAG_PRIV), reply, self.user, keys)
+        return _message(request, engine, request.flags & (FLAG_AUTH | FLAG_PRIV), reply, keys)
