@@ -9,6 +9,7 @@ socket whatever the fleet's size.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from simulator.control import FaultControl, FaultSpec, start_control
 from simulator.fleet import Fleet
+from simulator.http_server import HttpSettings, start_http
 from simulator.snmp_agent import SnmpSettings, start_snmp
 
 log = logging.getLogger(__name__)
@@ -35,15 +37,21 @@ class Service:
     start: Callable[[Fleet, int], Awaitable[Any]]
 
 
-def default_services() -> tuple[Service, ...]:
-    """The HTTP-side servers of `simulator` (ONVIF, snapshot, ISAPI share the device's web port)."""
-    from simulator.isapi import start_isapi
-    from simulator.onvif_server import start_onvif
-    from simulator.rtsp import start_rtsp
-    from simulator.snapshot import start_snapshot
+def default_services(http: HttpSettings | None = None) -> tuple[Service, ...]:
+    """One web server per distinct ONVIF or web port (ONVIF, snapshots and ISAPI share it), and RTSP.
 
-    return (Service("onvif", "onvif_port", start_onvif), Service("snapshot", "http_port", start_snapshot),
-            Service("isapi", "http_port", start_isapi), Service("rtsp", "rtsp_port", start_rtsp))
+    RTSP joins once `simulator.rtsp` is installed (the media side of the simulator).
+    """
+    web_server = functools.partial(start_http, settings=http or HttpSettings())
+    services = [Service("web", "onvif_port", web_server), Service("web", "http_port", web_server)]
+    try:
+        from simulator.rtsp import start_rtsp
+    except ModuleNotFoundError as exc:
+        if exc.name != "simulator.rtsp":
+            raise
+    else:
+        services.append(Service("rtsp", "rtsp_port", start_rtsp))
+    return tuple(services)
 
 
 def ports(fleet: Fleet, port_field: str) -> list[int]:
@@ -83,7 +91,9 @@ async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int 
     for service in services:
         for port in ports(fleet, service.port_field):
             if port in taken:  # one listener per TCP port: the first service there answers for it
-                log.warning("%s not started on tcp/%d: %s serves that port", service.name, port, taken[port])
+                if taken[port] != service.name:
+                    log.warning("%s not started on tcp/%d: %s serves that port", service.name, port,
+                                taken[port])
                 continue
             stack.push_async_callback(_close, await service.start(fleet, port))
             taken[port] = service.name

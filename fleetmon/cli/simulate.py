@@ -21,6 +21,7 @@ from fleetmon.inventory.importer import read_devices
 from fleetmon.inventory.sheets import SheetError
 from simulator.control import FaultError, parse_fault, parse_spec
 from simulator.fleet import Fleet
+from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
 from simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
 from simulator.snmp_agent import SnmpSettings
 
@@ -41,9 +42,14 @@ control_port_option = click.option("--control-port", type=click.IntRange(1, 6553
               help="SNMPv3 SHA pass phrase (demo default; env FLEETMON_SIM_SNMP_AUTH_KEY).")
 @click.option("--snmp-priv-key", envvar="FLEETMON_SIM_SNMP_PRIV_KEY", default="fleetmon-demo-priv",
               help="SNMPv3 AES pass phrase (demo default; env FLEETMON_SIM_SNMP_PRIV_KEY).")
+@click.option("--web-username", envvar="FLEETMON_SIM_WEB_USERNAME", default=DEMO_USERNAME, show_default=True,
+              help="Login of every device's ONVIF and web API.")
+@click.option("--web-password", envvar="FLEETMON_SIM_WEB_PASSWORD", default=DEMO_PASSWORD.get_secret_value(),
+              show_default=False, help="Its password (demo default; env FLEETMON_SIM_WEB_PASSWORD).")
 @click.pass_context
 def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...], control_port: int, seed: int,
-             snmp_community: str, snmp_user: str, snmp_auth_key: str, snmp_priv_key: str) -> None:
+             snmp_community: str, snmp_user: str, snmp_auth_key: str, snmp_priv_key: str,
+             web_username: str, web_password: str) -> None:
     """Emulate every device of an inventory on its own loopback address, until Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
@@ -59,6 +65,7 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
     fleet = Fleet.from_inventory(read_devices(inventory), seed=seed)
     snmp = SnmpSettings(community=SecretStr(snmp_community), user=snmp_user, auth_key=SecretStr(snmp_auth_key),
                         priv_key=SecretStr(snmp_priv_key))
+    web = HttpSettings(username=web_username, password=SecretStr(web_password))
 
     def started(what: Started) -> None:
         click.echo(f"simulating {len(fleet.devices)} devices: {', '.join(what.endpoints)}")
@@ -66,7 +73,7 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(fleet, on_started=started, control_port=control_port, faults=specs,
-                        services=default_services(), snmp=snmp))
+                        services=default_services(web), snmp=snmp))
 
 
 def _call(control_port: int, method: str, path: str, **kwargs: Any) -> Any:

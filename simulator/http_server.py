@@ -1,0 +1,159 @@
+"""The simulator's web side: one aiohttp server per TCP port, serving every device on that port.
+
+ONVIF (`simulator.onvif_service`), snapshots and ISAPI (the modules named in `ROUTE_MODULES`)
+share the server, as they share the web port on most real units. The listener is a wildcard
+socket; a handler finds its device with `device_of(request)`, by the local address the request
+reached. Faults a client sees on every HTTP request of a device, applied by one middleware:
+
+    offline, flapping (down), parent down   connect times out (`simulator.tcp_faults`); a request
+                                            on a connection opened before gets no answer
+    refused                                 connections reset (`simulator.tcp_faults`)
+    hang                                    accepted, never answered
+    slow                                    each answer delayed by the fault's param seconds
+    packet loss                             param % of answers ~1 s late (a TCP retransmission),
+                                            the square of that share never answered
+
+Requests from outside 127.0.0.0/8 and ::1 are dropped unanswered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ipaddress
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from simulator.fleet import Fleet
+from simulator.state import EmulatedDevice, Fault
+from simulator.tcp_faults import AddressFaults, reuse_port_socket
+
+DEMO_USERNAME = "admin"
+DEMO_PASSWORD = SecretStr("fleetmon-demo")
+SNAPSHOT_PATH = "/onvif-snapshot/{profile}"  # where GetSnapshotUri points; simulator.snapshot serves it
+WEB_PORTS = ("onvif_port", "http_port")  # the Device ports this server answers on
+RETRANSMISSION_DELAY = 1.0  # Linux's initial retransmission timeout, seconds
+
+# Modules whose `routes(settings)` join ONVIF's on the web port; absent ones are skipped.
+ROUTE_MODULES = ("simulator.snapshot", "simulator.isapi")
+
+FLEET = web.AppKey("fleet", Fleet)
+SETTINGS = web.AppKey("settings", "HttpSettings")
+_RNG = web.AppKey("rng", random.Random)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """The login every emulated device accepts (the demo's, unless `fleetmon simulate` is told otherwise)."""
+
+    username: str = DEMO_USERNAME
+    password: SecretStr = field(default=DEMO_PASSWORD)
+
+
+class NoDeviceHere(web.HTTPNotFound):
+    """A request reached an address no emulated device has."""
+
+
+def device_of(request: web.Request) -> EmulatedDevice:
+    """The device whose address the request was sent to (the socket's local address)."""
+    transport = request.transport
+    local = transport.get_extra_info("sockname") if transport is not None else None
+    device = request.app[FLEET].at(local[0]) if local else None
+    if device is None:
+        raise NoDeviceHere(text=f"no emulated device at {local[0] if local else '?'}\n")
+    return device
+
+
+def _from_loopback(request: web.Request) -> bool:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if not peer:
+        return False
+    try:
+        return ipaddress.ip_address(peer[0].split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+async def never() -> None:
+    """Wait until cancelled: the server cancels the handler when the client gives up."""
+    await asyncio.Event().wait()
+
+
+@web.middleware
+async def transport_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The device's faults as a client sees them on an HTTP exchange (see the module docstring)."""
+    if not _from_loopback(request):
+        if request.transport is not None:
+            request.transport.abort()
+        await never()
+    device = device_of(request)
+    faults = device.faults
+    if not device.answers() or Fault.HANG in faults:
+        await never()
+    if Fault.REFUSED in faults:
+        if request.transport is not None:
+            request.transport.abort()
+        await never()
+    if Fault.PACKET_LOSS in faults:
+        rng, loss = request.app[_RNG], device.param(Fault.PACKET_LOSS) / 100.0
+        if rng.random() < loss:
+            if rng.random() < loss:
+                await never()
+            await asyncio.sleep(RETRANSMISSION_DELAY)
+    if Fault.SLOW in faults:
+        await asyncio.sleep(device.param(Fault.SLOW))
+    return await handler(request)
+
+
+def extra_routes(settings: HttpSettings) -> list[web.RouteDef]:
+    """Routes of the `ROUTE_MODULES` that exist (the media side may not be installed yet)."""
+    routes: list[web.RouteDef] = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        routes.extend(module.routes(settings))
+    return routes
+
+
+def make_app(fleet: Fleet, settings: HttpSettings) -> web.Application:
+    from simulator.onvif_service import routes as onvif_routes
+
+    app = web.Application(middlewares=[transport_faults], client_max_size=256 * 1024)
+    app[FLEET] = fleet
+    app[SETTINGS] = settings
+    app[_RNG] = random.Random()
+    app.add_routes(onvif_routes(settings))
+    app.add_routes(extra_routes(settings))
+    return app
+
+
+async def start_http(fleet: Fleet, port: int, settings: HttpSettings | None = None,
+                     host: str = "0.0.0.0") -> web.AppRunner:
+    """Serve every device whose web or ONVIF port is `port`; `await runner.cleanup()` stops it."""
+    app = make_app(fleet, settings or HttpSettings())
+    blocked = AddressFaults(fleet, port, WEB_PORTS)
+
+    async def unblock(app: web.Application) -> None:
+        await blocked.close()
+
+    app.on_cleanup.append(unblock)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, reuse_port_socket(host, port)).start()
+        await blocked.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
