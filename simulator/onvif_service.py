@@ -313,6 +313,8 @@ def get_stream_uri(service: OnvifService, call: Call) -> str:
 def get_snapshot_uri(service: OnvifService, call: Call) -> str:
     device = call.device.device
     path = SNAPSHOT_PATH.format(profile=_profile_token(service, call))
+    if device.port("http_port") == device.port("onvif_port"):  # this very server: as the client reached it
+        return _media_uri("GetSnapshotUriResponse", f"{call.base_url}{path}")
     return _media_uri("GetSnapshotUriResponse", f"http://{_url_host(device.host)}:{device.port('http_port')}{path}")
 
 
