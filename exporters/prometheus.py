@@ -16,6 +16,7 @@ Nothing here does I/O: a scrape reads memory only.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,10 +25,9 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from fleetmon.health.model import DeviceStatus, DiskHealth, Health, ProbeStats, Recording, Volume
+from fleetmon.health.model import DeviceStatus, DiskHealth, Health, Recording, Volume
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, split_area_path
 from fleetmon.monitor.view import MonitorView
-from probes.result import ProbeStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -127,19 +127,11 @@ def _image_faults(scope: Scope) -> Iterator[Sample]:
             yield (m.id, fault), 1.0
 
 
-def _per_probe(value: Callable[[ProbeStats], float | None]) -> Callable[[Scope], Iterator[Sample]]:
-    def samples(scope: Scope) -> Iterator[Sample]:
-        for m in scope.members:
-            for probe, stats in m.status.probes.items():
-                v = value(stats)
-                if v is not None:
-                    yield (m.id, probe), v
-
-    return samples
-
-
-def _probe_success(stats: ProbeStats) -> float | None:
-    return None if stats.last_status is None else 1.0 if stats.last_status is ProbeStatus.OK else 0.0
+def _probe_last_success(scope: Scope) -> Iterator[Sample]:
+    for m in scope.members:
+        for probe, stats in m.status.probes.items():
+            if stats.last_success is not None:
+                yield (m.id, probe), stats.last_success
 
 
 def _per_volume(value: Callable[[Volume], float]) -> Callable[[Scope], Iterator[Sample]]:
@@ -203,6 +195,22 @@ def _site_devices(scope: Scope) -> Iterator[Sample]:
         yield key, float(counts[key])
 
 
+DURATION_QUANTILES = (0.5, 0.9, 0.99, 1.0)
+
+
+def _probe_durations(scope: Scope) -> Iterator[Sample]:
+    """Quantiles of the latest probe durations: how slow the fleet answers, without a series per device."""
+    durations: dict[str, list[float]] = {}
+    for m in scope.members:
+        for probe, stats in m.status.probes.items():
+            if stats.runs:
+                durations.setdefault(probe, []).append(stats.last_duration)
+    for probe in sorted(durations):
+        ordered = sorted(durations[probe])
+        for q in DURATION_QUANTILES:
+            yield (probe, str(q)), ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def _probe_runs(scope: Scope) -> Iterator[Sample]:
     runs: Counter[str] = Counter()
     for m in scope.members:
@@ -262,7 +270,6 @@ def _counter(name: str, help: str, labels: tuple[str, ...], samples: Callable[[S
 
 INFO_LABELS = ("area", "device", "firmware", "funding", "kind", "model", "parent", "site", "vendor")
 DEVICE = ("device",)
-DEVICE_PROBE = ("device", "probe")
 
 FAMILIES: tuple[Family, ...] = (
     _gauge("fleetmon_device_info", "What the inventory says of a device; join on device with group_left.", INFO_LABELS, _info),
@@ -275,9 +282,8 @@ FAMILIES: tuple[Family, ...] = (
     _gauge("fleetmon_device_clock_skew_seconds", "Device clock minus fleetmon's clock.", DEVICE, _per_device(lambda st: st.clock_skew_seconds)),
     _gauge("fleetmon_device_image_fault", "A picture fault found in the latest snapshot (blank, frozen, covered...); always 1.",
            ("device", "fault"), _image_faults),
-    _gauge("fleetmon_probe_success", "1 if the device's latest probe of this kind succeeded.", DEVICE_PROBE, _per_probe(_probe_success)),
-    _gauge("fleetmon_probe_last_success_timestamp_seconds", "When a probe of this kind last succeeded.", DEVICE_PROBE, _per_probe(lambda p: p.last_success)),
-    _gauge("fleetmon_probe_duration_seconds", "How long the latest probe of this kind took.", DEVICE_PROBE, _per_probe(lambda p: p.last_duration if p.runs else None)),
+    _gauge("fleetmon_probe_last_success_timestamp_seconds", "When a probe of this kind last succeeded on the device.",
+           ("device", "probe"), _probe_last_success),
     _gauge("fleetmon_volume_size_bytes", "Size of a recorder's storage volume.", ("device", "volume"), _per_volume(lambda v: float(v.size_bytes))),
     _gauge("fleetmon_volume_used_bytes", "Bytes used on a recorder's storage volume.", ("device", "volume"), _per_volume(lambda v: float(v.used_bytes))),
     _gauge("fleetmon_disk_state", "A recorder disk's state (ok, failed, full, unformatted, other); always 1.",
@@ -293,6 +299,8 @@ FAMILIES: tuple[Family, ...] = (
     _gauge("fleetmon_site_devices", "Devices by state at a site (camera cluster).", ("area", "site", "state"), _site_devices),
     _counter("fleetmon_probe_runs_total", "Probes run, summed over the devices scraped.", ("probe",), _probe_runs),
     _counter("fleetmon_probe_failures_total", "Failed probes by reason, summed over the devices scraped.", ("probe", "reason"), _probe_failures),
+    _gauge("fleetmon_probe_duration_seconds", "Quantiles of the latest probe durations over the devices scraped.",
+           ("probe", "quantile"), _probe_durations),
     _gauge("fleetmon_probe_last_status_devices", "Devices whose latest probe of this kind ended with this status.",
            ("probe", "status"), _probe_last_status),
     _gauge("fleetmon_sweep_interval_seconds", "How often a probe kind sweeps every device.", ("probe",), _sweep_field("interval_seconds")),
@@ -337,30 +345,46 @@ class FleetCollector(Collector):
             yield metric
 
 
-def _escape(value: str) -> str:
-    if "\\" in value or "\n" in value or '"' in value:
-        return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
-    return value
+class _Escaped(dict[str, str]):
+    """Label values escaped for the text format, each distinct value once per render."""
+
+    def __missing__(self, value: str) -> str:
+        escaped = value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+        self[value] = escaped
+        return escaped
 
 
-_ONE = "1.0"  # most samples: info, state and fault flags
+def _number(value: float) -> str:
+    """As prometheus_client writes a float (Go's notation): only this renderer's hot path needs it."""
+    if value == 1.0:  # info, state and fault flags: most samples
+        return "1.0"
+    text = repr(float(value))
+    if value > 0 and value != math.inf:
+        dot = text.find(".")
+        if dot > 6:  # Go switches to an exponent sooner than Python
+            return f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.") + f"e+{dot - 1:02d}"
+        return text
+    return floatToGoString(value)
 
 
 def render(view: MonitorView, area: str = "") -> bytes:
     """The text exposition of `view` (a snapshot: this may run on another thread) under `area`."""
     scope = Scope.of(view, area)
+    escaped = _Escaped()
     out: list[str] = []
-    append = out.append
     for family in FAMILIES:
         help_text = family.help.replace("\\", r"\\").replace("\n", r"\n")
-        append(f"# HELP {family.name} {help_text}\n# TYPE {family.name} {family.type}\n")
+        out.append(f"# HELP {family.name} {help_text}\n# TYPE {family.name} {family.type}\n")
         heads = [f'{name}="' for name in family.labels]
-        if len(heads) == 1:  # the common per-device shape, without the inner loop
-            head = f"{family.name}{{{heads[0]}"
-            for (only,), value in family.samples(scope):
-                append(f'{head}{_escape(only)}"}} {_ONE if value == 1.0 else floatToGoString(value)}\n')
-            continue
-        for values, value in family.samples(scope):
-            labels = '",'.join([h + _escape(v) for h, v in zip(heads, values)])
-            append(f'{family.name}{{{labels}"}} {_ONE if value == 1.0 else floatToGoString(value)}\n')
+        head = f"{family.name}{{{heads[0]}"
+        samples = family.samples(scope)
+        if len(heads) == 1:  # the common shapes, without an inner loop
+            out += [f'{head}{escaped[a]}"}} {_number(value)}\n' for (a,), value in samples]
+        elif len(heads) == 2:
+            second = f'",{heads[1]}'
+            out += [f'{head}{escaped[a]}{second}{escaped[b]}"}} {_number(value)}\n' for (a, b), value in samples]
+        else:
+            rest = [f'",{h}' for h in heads[1:]]
+            out += [f'{head}{escaped[values[0]]}{"".join([h + escaped[v] for h, v in zip(rest, values[1:])])}"}} {_number(value)}\n'
+                    for values, value in samples]
     return "".join(out).encode("utf-8")
