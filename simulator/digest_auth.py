@@ -6,6 +6,7 @@ HMAC under a per-process key), so 100,000 devices keep no per-client state, and 
 earns a challenge with `stale=true`. Both `qop=auth` (HTTP clients) and the RFC 2069 form without
 qop (many RTSP clients) are accepted; the `uri` a client signed must be the one it requested.
 A device with WRONG_PASSWORD set rejects every login, as after someone changed its password.
+The digest arithmetic is the probes' own (`probes.digest`), so both ends agree by construction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import binascii
 import enum
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import SecretStr
 
+from probes.digest import challenge_fields, digest_response
 from simulator.state import EmulatedDevice, Fault
 
 NONCE_LIFETIME = 300.0
-_FIELD = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))')
 
 
 class Verdict(enum.Enum):
@@ -35,19 +35,9 @@ class Verdict(enum.Enum):
     STALE = "stale"  # right password, expired nonce: the client retries without asking the user
 
 
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
-
-
 def _same(given: str, expected: str) -> bool:
     """Constant-time comparison that also takes the non-ASCII text a hostile client may send."""
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def digest_fields(header: str) -> dict[str, str]:
-    """The key=value pairs of a Digest `Authorization` or `WWW-Authenticate` header."""
-    return {m[1].lower(): m[2].replace('\\"', '"') if m[2] is not None else m[3]
-            for m in _FIELD.finditer(header.split(" ", 1)[1] if " " in header else "")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +57,6 @@ class DeviceLogin:
             text += ', qop="auth"'
         return text + (", stale=true" if stale else "")
 
-    def basic_challenge(self) -> str:
-        return f'Basic realm="{self.realm}"'
-
     def check(self, header: str, method: str, uri: str, *, allow_basic: bool = False,
               now: float | None = None) -> Verdict:
         """Whether `Authorization: header` on `method uri` logs in (Basic only where `allow_basic`)."""
@@ -78,21 +65,15 @@ class DeviceLogin:
             return self._check_basic(header)
         if scheme != "digest":
             return Verdict.REJECTED
-        fields = digest_fields(header)
+        fields = challenge_fields(header)
         nonce = fields.get("nonce", "")
         stamp, signature = nonce[:-16], nonce[-16:]
         if (fields.get("username") != self.username or fields.get("uri") != uri or not stamp
-                or not _same(signature, self._sign(stamp))):
+                or not _same(signature, self._sign(stamp)) or fields.get("qop", "auth") != "auth"
+                or fields.get("algorithm", "MD5").upper() != "MD5"):
             return Verdict.REJECTED
-        ha1 = _md5(f"{self.username}:{self.realm}:{self.password.get_secret_value()}")
-        ha2 = _md5(f"{method}:{uri}")
-        qop = fields.get("qop")
-        if qop == "auth":
-            expected = _md5(f"{ha1}:{nonce}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:auth:{ha2}")
-        elif qop is None:
-            expected = _md5(f"{ha1}:{nonce}:{ha2}")
-        else:
-            return Verdict.REJECTED
+        expected = digest_response({**fields, "realm": self.realm}, self.password.get_secret_value(), method, uri,
+                                   fields.get("nc", ""), fields.get("cnonce", ""))
         if not _same(fields.get("response", ""), expected):
             return Verdict.REJECTED
         try:
