@@ -186,6 +186,9 @@ class AreasConfig(_Model):
         return tuple(AreaLevel(key=x.key, label=x.label, label_vi=x.label_vi) for x in self.levels)
 
 
+CLOCK_TOLERANCE_SECONDS = 1.0  # workers' clocks agree (NTP) to well within this
+
+
 class MonitorConfig(_Model):
     """How this `fleetmon run` process takes part in monitoring."""
 
@@ -216,11 +219,17 @@ class Config(_Model):
     def _consistent(self) -> Config:
         if self.default_credentials and self.default_credentials not in self.credentials:
             raise ValueError(f"default_credentials: no credential profile named {self.default_credentials!r}")
+        if self.monitor.shared and self.monitor.lease < 2 * self.lease_guard:
+            raise ValueError(f"monitor.lease must be at least {2 * self.lease_guard:g} s: twice the longest probe "
+                             f"timeout plus {CLOCK_TOLERANCE_SECONDS:g} s of clock tolerance")
+        return self
+
+    @property
+    def lease_guard(self) -> float:
+        """How long before its lease ends a worker stops starting probes: the longest probe must end first."""
         longest = max(s.timeout for s in (self.probes.reachability, self.probes.snmp, self.probes.onvif,
                                           self.probes.vendor_http, self.probes.snapshot))
-        if self.monitor.shared and self.monitor.lease <= 2 * longest:
-            raise ValueError(f"monitor.lease must exceed twice the longest probe timeout ({longest:g} s)")
-        return self
+        return longest + CLOCK_TOLERANCE_SECONDS
 
     @property
     def database(self) -> str:

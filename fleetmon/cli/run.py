@@ -31,8 +31,8 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         worker_id = worker_id or config.monitor.worker_id or default_worker_id()
         ownership = Ownership()
         if config.monitor.shared:
-            longest = max(k.schedule.timeout for k in kinds)
-            ownership = LeaseOwnership(engine=engine, worker_id=worker_id, lease_seconds=config.monitor.lease, guard_seconds=longest + 1.0)
+            ownership = LeaseOwnership(engine=engine, worker_id=worker_id, lease_seconds=config.monitor.lease,
+                                       guard_seconds=config.lease_guard)
         monitor = Monitor(config=config, engine=engine, kinds=kinds, worker_id=worker_id, ownership=ownership)
         await monitor.start(stack)
         url = await start_metrics(monitor.view, config, stack)

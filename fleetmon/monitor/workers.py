@@ -56,8 +56,8 @@ class LeaseOwnership(Ownership):
     _gained_from: float | None = None
 
     def __post_init__(self) -> None:
-        if self.guard_seconds >= self.lease_seconds:
-            raise ValueError("a lease must outlast the longest probe")
+        if self.guard_seconds > self.lease_seconds / 2:
+            raise ValueError("a lease must last at least twice the guard, or renewals leave gaps no one probes")
 
     async def start(self, stack: AsyncExitStack) -> None:
         await asyncio.to_thread(self._ensure_buckets)
