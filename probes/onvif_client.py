@@ -105,11 +105,14 @@ class BoundedTransport(AIOHTTPTransport):
         headers = {"Content-Type": "application/soap+xml; charset=utf-8", **(headers or {})}
         try:
             return await self._post(address, data, headers)
-        except aiohttp.ServerDisconnectedError:  # a pooled connection the device had closed: once more
-            try:
-                return await self._post(address, data, headers)
-            except aiohttp.ServerDisconnectedError:
-                raise _TurnedAway("the device closed the connection without answering") from None
+        except aiohttp.ClientConnectorError:
+            raise
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            pass  # most often a pooled connection the device had closed: once more, on a new one
+        try:
+            return await self._post(address, data, headers)
+        except aiohttp.ServerDisconnectedError:
+            raise _TurnedAway("the device closed the connection without answering") from None
 
     async def _post(self, address: str, data: bytes, headers: dict[str, str]) -> requests.Response:
         async with self.session.post(address, data=data, headers=headers) as response:
@@ -121,9 +124,10 @@ class BoundedTransport(AIOHTTPTransport):
                 body += chunk
                 if len(body) > self.max_bytes:
                     raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
+            # An HTTP-level refusal, or an error page that is no SOAP envelope: the status says it all.
+            if response.status in (401, 403) or (response.status >= 300 and b"Envelope" not in body[:1024]):
+                raise zeep.exceptions.TransportError(status_code=response.status)
             if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                if response.status >= 300:
-                    raise zeep.exceptions.TransportError(status_code=response.status)
                 raise _NotXml(f"HTTP {response.status} reply is not XML")
             reply = requests.Response()
             reply._content = bytes(body)
