@@ -74,11 +74,11 @@ class Interface:
     admin_up: bool
     in_errors: int | None
     out_errors: int | None
-    carried_traffic: bool  # ifInOctets > 0: an empty switch cage that is down is not a fault
+    carried_traffic: bool | None  # ifInOctets > 0 (None: not reported); an empty cage that is down is no fault
 
     @property
     def down_in_service(self) -> bool:
-        return self.admin_up and self.oper_status in ("down", "lowerLayerDown") and self.carried_traffic
+        return self.admin_up and self.oper_status in ("down", "lowerLayerDown") and self.carried_traffic is not False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -367,13 +367,14 @@ def _interfaces(values: Values) -> list[Interface]:
         if _number(values, cells.get(IF_TYPE, ())) == IF_SOFTWARE_LOOPBACK:
             continue
         oper = _number(values, cells.get(IF_OPER, ()))
+        octets = _number(values, cells.get(IF_IN_OCTETS, ()))
         interfaces.append(Interface(
             name=_text(values, cells.get(IF_DESCR, ())),
             oper_status=IF_OPER_STATES.get(oper or 0, "unknown"),
             admin_up=_number(values, cells.get(IF_ADMIN, ())) == 1,
             in_errors=_number(values, cells.get(IF_IN_ERRORS, ())),
             out_errors=_number(values, cells.get(IF_OUT_ERRORS, ())),
-            carried_traffic=(_number(values, cells.get(IF_IN_OCTETS, ())) or 0) > 0,
+            carried_traffic=None if octets is None else octets > 0,
         ))
     return interfaces
 

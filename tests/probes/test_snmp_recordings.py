@@ -1,0 +1,143 @@
+"""The SNMP probe against real devices' recordings, served by snmpsim (a third-party agent).
+
+Expected values are read from the same `.snmprec` files the agent serves, so each test says
+what a technician would see of that unit: its vendor, uptime, volumes, disks and ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from probes.result import ProbeStatus
+from probes.snmp import SnmpResult, date_and_time, probe_snmp
+from probes.snmp_client import SnmpClient
+from probes.target import Credentials, SnmpV2c, Target
+from tests.peers import free_port, need_binary, shared_testdata
+
+# snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
+# modules it imports lazily after the drop are imported before it.
+LAUNCH = "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii\nfrom snmpsim.commands.responder import main\nsys.exit(main())"
+HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"
+FIXED_DISK = "1.3.6.1.2.1.25.2.1.4"
+
+
+def snmprec(name: str) -> dict[str, str]:
+    """OID -> value text of one recording."""
+    lines = shared_testdata("snmprec", f"{name}.snmprec").read_text(encoding="utf-8", errors="replace").splitlines()
+    return {oid: value for oid, _, value in (line.split("|", 2) for line in lines if line.count("|") >= 2)}
+
+
+@pytest.fixture(scope="module")
+def snmpsim() -> Iterator[int]:
+    data = shared_testdata("snmprec")
+    port = free_port(socket.SOCK_DGRAM)
+    cache = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
+    cache.chmod(0o777)
+    drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
+    process = subprocess.Popen([sys.executable, "-c", LAUNCH, f"--data-dir={data}", f"--cache-dir={cache}",
+                                f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=null", *drop],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
+    get = [need_binary("snmpget"), "-v2c", "-c", "routeros", "-t", "0.3", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            assert process.stderr is not None
+            pytest.fail(f"snmpsim exited: {process.stderr.read().decode()[-500:]}")
+        if subprocess.run(get, capture_output=True).returncode == 0:
+            return
+    pytest.fail("snmpsim did not answer within 30 s")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    async with AsyncExitStack() as stack:
+        yield await SnmpClient.start(stack)
+
+
+async def probe(port: int, client: SnmpClient, recording: str, kind: str = "") -> SnmpResult:
+    target = Target(recording, "127.0.0.1", snmp_port=port, timeout=5, kind=kind,
+                    credentials=Credentials(snmp=SnmpV2c(SecretStr(recording))))
+    result = await probe_snmp(target, client)
+    assert result.status is ProbeStatus.OK, result.error
+    return result
+
+
+def fixed_disk_volumes(recorded: dict[str, str]) -> list[tuple[str, int, int]]:
+    rows = [oid.rsplit(".", 1)[1] for oid, value in recorded.items()
+            if oid.startswith(f"{HR_STORAGE}.2.") and value == FIXED_DISK]
+    return [(recorded[f"{HR_STORAGE}.3.{row}"], int(recorded[f"{HR_STORAGE}.5.{row}"]) * int(recorded[f"{HR_STORAGE}.4.{row}"]),
+             int(recorded[f"{HR_STORAGE}.6.{row}"]) * int(recorded[f"{HR_STORAGE}.4.{row}"])) for row in rows]
+
+
+async def test_hikvision_nvr_disk_from_its_vendor_table(snmpsim: int, client: SnmpClient) -> None:
+    recorded = snmprec("hikvision-nvr")
+    result = await probe(snmpsim, client, "hikvision-nvr", kind="nvr")
+    assert (result.vendor, result.sys_descr, result.sys_object_id) == ("hikvision", "Hikvision company products",
+                                                                       "1.3.6.1.4.1.50001")
+    assert result.uptime_seconds == int(recorded["1.3.6.1.2.1.1.3.0"]) / 100
+    (disk,) = result.disks
+    mib = 1 << 20
+    assert disk.capacity_bytes == int(recorded["1.3.6.1.4.1.50001.1.241.1.5.1.0"]) * mib
+    assert disk.free_bytes == int(recorded["1.3.6.1.4.1.50001.1.241.1.4.1.0"]) * mib
+    assert disk.state == "other"  # this unit's table has no status column: unknown, not ok
+    assert result.problems == [] and result.volumes == [] and result.interfaces == []
+
+
+async def test_linux_host_volumes_disks_and_clock(snmpsim: int, client: SnmpClient) -> None:
+    recorded = snmprec("linux-full-walk")
+    result = await probe(snmpsim, client, "linux-full-walk")
+    assert result.vendor == "net-snmp" and result.sys_descr == recorded["1.3.6.1.2.1.1.1.0"]
+    assert [(v.name, v.size_bytes, v.used_bytes) for v in result.volumes] == fixed_disk_volumes(recorded)
+    # Two SCSI disks; the CD-ROM (removable) is not a recording disk.
+    assert [(d.name, d.capacity_bytes) for d in result.disks] == [
+        (recorded[f"1.3.6.1.2.1.25.3.2.1.3.{i}"], int(recorded[f"1.3.6.1.2.1.25.3.6.1.4.{i}"]) * 1024) for i in (1552, 1553)]
+    assert [i.name for i in result.interfaces] == ["eth0"]
+    recorded_clock = date_and_time(bytes.fromhex(recorded["1.3.6.1.2.1.25.1.2.0"]))
+    assert recorded_clock is not None and result.clock_offset_seconds is not None
+    assert abs(result.clock_offset_seconds - (recorded_clock - time.time())) < 5
+    assert [p for p in result.problems if p.startswith("clock")] == [
+        f"clock {abs(result.clock_offset_seconds):.0f} s behind"]
+
+
+async def test_mikrotik_router_ports_down_in_service(snmpsim: int, client: SnmpClient) -> None:
+    recorded = snmprec("routeros")
+    result = await probe(snmpsim, client, "routeros", kind="switch")
+    assert result.vendor == "mikrotik" and result.uptime_seconds == int(recorded["1.3.6.1.2.1.1.3.0"]) / 100
+    ports = {i.name: i for i in result.interfaces}
+    assert len(ports) == sum(1 for oid in recorded if oid.startswith("1.3.6.1.2.1.2.2.1.2."))
+    in_service_down = [recorded[f"1.3.6.1.2.1.2.2.1.2.{n}"] for n in range(1, 13)
+                       if recorded[f"1.3.6.1.2.1.2.2.1.7.{n}"] == "1" and recorded[f"1.3.6.1.2.1.2.2.1.8.{n}"] == "2"
+                       and int(recorded.get(f"1.3.6.1.2.1.2.2.1.10.{n}", "1")) > 0]  # no traffic counter: in service
+    assert in_service_down and [p for p in result.problems if p.startswith("port")] == [
+        f"port {name} down" for name in in_service_down]
+    assert ports["ether5"].oper_status == "down" and not ports["ether5"].admin_up  # switched off on purpose
+
+
+async def test_router_volumes_through_a_switch_probe_are_not_read(snmpsim: int, client: SnmpClient) -> None:
+    """A switch is probed for ports only; the same unit as an unknown kind shows its system disk."""
+    assert (await probe(snmpsim, client, "routeros", kind="switch")).volumes == []
+    recorded = snmprec("routeros")
+    full = await probe(snmpsim, client, "routeros")
+    assert [(v.name, v.size_bytes, v.used_bytes) for v in full.volumes] == fixed_disk_volumes(recorded)
