@@ -33,13 +33,15 @@ INVENTORY = [
 
 
 @pytest.fixture
-def port() -> int:
-    return free_port()
+def control() -> FaultControl:
+    """The fleet, every device's ONVIF on one free port."""
+    onvif_port = free_port()
+    return FaultControl(Fleet.from_inventory(dataclasses.replace(d, onvif_port=onvif_port) for d in INVENTORY))
 
 
 @pytest.fixture
-def control(port: int) -> FaultControl:
-    return FaultControl(Fleet.from_inventory(dataclasses.replace(d, onvif_port=port) for d in INVENTORY))
+def port(control: FaultControl) -> int:
+    return control.device("cam-1").device.port("onvif_port")
 
 
 @pytest.fixture

@@ -33,19 +33,15 @@ STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
 @pytest.fixture
-def fleet() -> Fleet:
-    return Fleet.from_inventory(INVENTORY)
+def control() -> FaultControl:
+    return FaultControl(Fleet.from_inventory(INVENTORY))
 
 
 @pytest.fixture
-def control(fleet: Fleet) -> FaultControl:
-    return FaultControl(fleet)
-
-
-@pytest.fixture
-async def port(fleet: Fleet) -> AsyncIterator[int]:
+async def port(control: FaultControl) -> AsyncIterator[int]:
+    """The port of a web server for the fleet, whose login is operator / PASSWORD."""
     chosen = free_port()
-    runner = await start_http(fleet, chosen, HttpSettings(username="operator", password=SecretStr(PASSWORD)))
+    runner = await start_http(control.fleet, chosen, HttpSettings(username="operator", password=SecretStr(PASSWORD)))
     yield chosen
     await runner.cleanup()
 
@@ -157,7 +153,7 @@ async def test_clock_skew_shows_and_breaks_logins_not_signed_with_the_device_tim
         await adjusted.close()
 
 
-async def test_setting_the_clock_or_ntp_corrects_the_skew(port: int, control: FaultControl, fleet: Fleet) -> None:
+async def test_setting_the_clock_or_ntp_corrects_the_skew(port: int, control: FaultControl) -> None:
     control.set(control.device("cam-1"), Fault.CLOCK_SKEW, -3600)
     control.set(control.device("cam-2"), Fault.CLOCK_SKEW, 700)
     cam = await camera("127.78.0.3", port, adjust_time=True)
@@ -186,7 +182,7 @@ async def test_setting_the_clock_or_ntp_corrects_the_skew(port: int, control: Fa
         assert (await (await cam.create_devicemgmt_service()).GetNTP()).NTPManual[0].IPv4Address == "127.0.0.1"
     finally:
         await cam.close()
-    assert Fault.CLOCK_SKEW not in fleet.devices["cam-1"].faults | fleet.devices["cam-2"].faults
+    assert Fault.CLOCK_SKEW not in control.device("cam-1").faults | control.device("cam-2").faults
 
 
 async def recordings(port: int) -> list[Any]:
