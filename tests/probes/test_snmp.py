@@ -195,22 +195,24 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     process = subprocess.Popen([binary, "-f", "-Lo", "-C", "-c", str(conf)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_udp_agent(port, process)
+        wait_for_agent(port, SNMPD_COMMUNITY, process)
         yield port
     finally:
         process.terminate()
         process.wait(5)
 
 
-def _wait_for_udp_agent(port: int, process: subprocess.Popen[bytes]) -> None:
-    get = [need_binary("snmpget"), "-v2c", "-c", SNMPD_COMMUNITY, "-t", "0.2", "-r", "0", f"127.0.0.1:{port}",
-           "1.3.6.1.2.1.1.3.0"]
-    for _ in range(50):
+def wait_for_agent(port: int, community: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Until a v2c GET of sysUpTime is answered; fails naming the peer's exit when it dies first."""
+    get = [need_binary("snmpget"), "-v2c", "-c", community, "-t", "0.2", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"snmpd exited with {process.returncode}")
+            errors = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
+            pytest.fail(f"{process.args[0]} exited with {process.returncode}: {errors}")
         if subprocess.run(get, capture_output=True).returncode == 0:
             return
-    pytest.fail("snmpd did not answer within 10 s")
+    pytest.fail(f"no SNMP agent answered on port {port} within {seconds:g} s")
 
 
 SNMPD_CREDENTIALS = {

@@ -13,8 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,8 @@ from probes.result import ProbeStatus
 from probes.snmp import SnmpResult, date_and_time, probe_snmp
 from probes.snmp_client import SnmpClient
 from probes.target import Credentials, SnmpV2c, Target
-from tests.peers import free_port, need_binary, shared_testdata
+from tests.peers import free_port, shared_testdata
+from tests.probes.test_snmp import client, wait_for_agent  # noqa: F401  (fixture)
 
 # snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
 # modules it imports lazily after the drop are imported before it.
@@ -50,30 +50,12 @@ def snmpsim() -> Iterator[int]:
                                 f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=null", *drop],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait(port, process)
+        wait_for_agent(port, "routeros", process)
         yield port
     finally:
         process.terminate()
         process.wait(10)
         shutil.rmtree(cache, ignore_errors=True)
-
-
-def _wait(port: int, process: subprocess.Popen[bytes]) -> None:
-    get = [need_binary("snmpget"), "-v2c", "-c", "routeros", "-t", "0.3", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            assert process.stderr is not None
-            pytest.fail(f"snmpsim exited: {process.stderr.read().decode()[-500:]}")
-        if subprocess.run(get, capture_output=True).returncode == 0:
-            return
-    pytest.fail("snmpsim did not answer within 30 s")
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    async with AsyncExitStack() as stack:
-        yield await SnmpClient.start(stack)
 
 
 async def probe(port: int, client: SnmpClient, recording: str, kind: str = "") -> SnmpResult:
