@@ -9,7 +9,7 @@ Every other call needs a WS-Security UsernameToken (PasswordDigest or PasswordTe
 Created time is within `CREATED_WINDOW` of the *device's* clock, as on real units: a client that
 does not sign with the device's time fails on a skewed device. Faults as a client sees them:
 wrong_password -> ter:NotAuthorized (HTTP 400); clock_skew -> GetSystemDateAndTime off by the
-param, until SetSystemDateAndTime or SetNTP corrects it; recording_stopped -> the latest
+param, until SetSystemDateAndTime (Manual, or NTP after SetNTP) corrects it; recording_stopped -> the latest
 recording stops advancing (frozen `RECORDING_STOPPED_AGE` before the fault was first seen);
 disk_full and disk_failed -> a short earliest-footage horizon. Reboots are not visible over
 ONVIF, which has no uptime call (SNMP and ISAPI show them).
@@ -67,7 +67,8 @@ def _url_host(host: str) -> str:
 class OnvifService:
     settings: HttpSettings
     stopped_at: dict[str, float] = field(default_factory=dict)  # device id -> last recording time
-    ntp_servers: dict[str, str] = field(default_factory=dict)
+    ntp_servers: dict[str, str] = field(default_factory=dict)  # device id -> configured server
+    ntp_mode: set[str] = field(default_factory=set)  # devices whose clock follows their NTP server
     _children: dict[str, list[EmulatedDevice]] | None = None
 
     def __repr__(self) -> str:
@@ -124,7 +125,7 @@ def _date_time(timestamp: float) -> str:
 
 def get_system_date_and_time(service: OnvifService, call: Call) -> str:
     clock = call.device.clock(call.now)
-    kind = "NTP" if call.device.device.id in service.ntp_servers else "Manual"
+    kind = "NTP" if call.device.device.id in service.ntp_mode else "Manual"
     return (f"<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>{kind}</tt:DateTimeType>"
             f"<tt:DaylightSavings>false</tt:DaylightSavings><tt:TimeZone><tt:TZ>UTC0</tt:TZ></tt:TimeZone>"
             f"<tt:UTCDateTime>{_date_time(clock)}</tt:UTCDateTime><tt:LocalDateTime>{_date_time(clock)}</tt:LocalDateTime>"
@@ -176,6 +177,7 @@ def set_system_date_and_time(service: OnvifService, call: Call) -> str:
     if request.text("DateTimeType") == "NTP":
         if device_id not in service.ntp_servers:
             raise SoapError("ter:InvalidArgVal", "no NTP server configured; SetNTP first")
+        service.ntp_mode.add(device_id)
         _set_clock(call.device, 0.0)
     else:
         fields = [request.text(f"UTCDateTime/{part}") for part in ("Date/Year", "Date/Month", "Date/Day",
@@ -185,18 +187,21 @@ def set_system_date_and_time(service: OnvifService, call: Call) -> str:
             wanted = time.mktime((year, month, day, hour, minute, second, 0, 0, 0)) - time.timezone
         except (ValueError, OverflowError):
             raise SoapError("ter:InvalidDateTime", "UTCDateTime is missing or not a date") from None
-        service.ntp_servers.pop(device_id, None)
+        service.ntp_mode.discard(device_id)
         _set_clock(call.device, wanted - call.now)
     return "<tds:SetSystemDateAndTimeResponse/>"
 
 
 def set_ntp(service: OnvifService, call: Call) -> str:
+    device_id = call.device.device.id
     servers = call.request.texts("IPv4Address") + call.request.texts("DNSname") + call.request.texts("IPv6Address")
     if servers:
-        service.ntp_servers[call.device.device.id] = servers[0]
-        _set_clock(call.device, 0.0)  # the emulated unit syncs at once
+        service.ntp_servers[device_id] = servers[0]
+        if device_id in service.ntp_mode:  # already following NTP: syncs with the new server at once
+            _set_clock(call.device, 0.0)
     else:
-        service.ntp_servers.pop(call.device.device.id, None)
+        service.ntp_servers.pop(device_id, None)
+        service.ntp_mode.discard(device_id)
     return "<tds:SetNTPResponse/>"
 
 

@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
+from probes.clock import correct_clock
 from probes.onvif import OnvifResult, probe_onvif
 from probes.onvif_client import OnvifClients
 from probes.result import ProbeStatus
@@ -138,3 +139,28 @@ async def test_slow_device_within_and_beyond_the_timeout(clients: OnvifClients, 
 async def test_no_onvif_at_the_address_or_port(clients: OnvifClients, port: int) -> None:
     assert (await probe_onvif(target("127.81.0.99", port), clients)).status is ProbeStatus.NOT_SUPPORTED
     assert (await probe_onvif(target("127.81.0.3", free_port()), clients)).status is ProbeStatus.REFUSED
+
+
+@pytest.mark.parametrize("ntp_server", [None, "127.0.0.1"])
+async def test_clock_correction_fixes_the_skew(clients: OnvifClients, port: int, control: FaultControl,
+                                               ntp_server: str | None) -> None:
+    control.set(control.device("cam-1"), Fault.CLOCK_SKEW, 900)
+    done = await correct_clock(target("127.81.0.3", port), clients, ntp_server=ntp_server)
+    assert done.corrected and done.method == ("ntp" if ntp_server else "manual")
+    assert done.skew_before is not None and abs(done.skew_before - 900) <= 1.5
+    assert done.skew_after is not None and abs(done.skew_after) <= 1.5
+    after = await probe_onvif(target("127.81.0.3", port), clients)
+    assert after.clock_skew_seconds is not None and abs(after.clock_skew_seconds) <= 1.5
+
+
+async def test_clock_correction_leaves_a_right_clock_alone_and_reports_a_refusal(
+        clients: OnvifClients, port: int, control: FaultControl) -> None:
+    untouched = await correct_clock(target("127.81.0.3", port), clients)
+    assert untouched.status is ProbeStatus.OK
+    assert untouched.method == "none" and not untouched.corrected
+    control.set(control.device("cam-2"), Fault.CLOCK_SKEW, 300)
+    control.set(control.device("cam-2"), Fault.WRONG_PASSWORD)
+    refused = await correct_clock(target("127.81.0.4", port), clients)
+    assert refused.status is ProbeStatus.AUTH_FAILED and not refused.corrected
+    assert refused.skew_before is not None and abs(refused.skew_before - 300) <= 1.5
+    assert Fault.CLOCK_SKEW in control.device("cam-2").faults

@@ -172,6 +172,7 @@ async def test_setting_the_clock_or_ntp_corrects_the_skew(port: int, control: Fa
     try:
         device = await cam.create_devicemgmt_service()
         await device.SetNTP({"FromDHCP": False, "NTPManual": [{"Type": "IPv4", "IPv4Address": "127.0.0.1"}]})
+        await device.SetSystemDateAndTime({"DateTimeType": "NTP", "DaylightSavings": False})
         answer = await device.GetSystemDateAndTime()
         assert answer.DateTimeType == "NTP"
         assert abs((utc(answer) - dt.datetime.now(dt.UTC)).total_seconds()) <= 2
