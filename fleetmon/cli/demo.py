@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -23,23 +24,24 @@ import yaml
 
 from fleetmon.cli.context import AppContext
 from fleetmon.inventory.importer import plan_import
+from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
 from fleetmon.logs import setup_logging
 from fleetmon.store.inventory import apply_plan, device_dicts, load_devices
 
-# Faults a technician would meet in a real province, one of each, on devices of the sample fleet.
+# Faults a technician would meet in a real province, one of each: (fault, kind, which of that kind).
 DEMO_FAULTS = (
-    "offline:cam-000010",  # a camera switched off
-    "offline:sw-0003",  # an uplink down: its recorders and cameras are unreachable, one fault
-    "disk_failed:nvr-0005-1",
-    "disk_full:nvr-0007-1",
-    "recording_stopped:nvr-0009-1",
-    "clock_skew=900:cam-000050",
-    "wrong_password:cam-000080",
-    "snapshot_black:cam-000100",
-    "packet_loss=1:5%",  # 1 % loss on a random 5 % of the fleet: must not raise alarms
+    ("offline", DeviceKind.CAMERA, 9),  # a camera switched off
+    ("offline", DeviceKind.SWITCH, 2),  # an uplink down: its recorders and cameras are unreachable, one fault
+    ("disk_failed", DeviceKind.NVR, 4),
+    ("disk_full", DeviceKind.NVR, 6),
+    ("recording_stopped", DeviceKind.NVR, 8),
+    ("clock_skew=900", DeviceKind.CAMERA, 49),
+    ("wrong_password", DeviceKind.CAMERA, 79),
+    ("snapshot_black", DeviceKind.CAMERA, 99),
 )
+BACKGROUND_NOISE = "packet_loss=1:5%"  # 1 % loss on a random 5 % of the fleet: must raise no alarm
 DEMO_CONTROL_PORT = 16180
 
 
@@ -66,13 +68,13 @@ def demo_config(directory: Path, metrics_port: int) -> dict:
             }
         },
         "default_credentials": "demo",
-        "probes": {"reachability": {"interval": 30, "timeout": 2}, "snmp": {"interval": 30, "timeout": 3},
-                   "onvif": {"interval": 120, "timeout": 5}, "vendor_http": {"interval": 120, "timeout": 5},
+        "probes": {"reachability": {"interval": 15, "timeout": 2}, "snmp": {"interval": 20, "timeout": 3},
+                   "onvif": {"interval": 60, "timeout": 5}, "vendor_http": {"interval": 60, "timeout": 5},
                    "snapshot": {"interval": 600, "timeout": 10}},
     }
 
 
-def prepare(directory: Path, cameras: int, metrics_port: int) -> tuple[AppContext, Path]:
+def prepare(directory: Path, cameras: int, metrics_port: int) -> tuple[AppContext, Path, list[Device]]:
     """Config, store and inventory sheet; an existing demo store is reused as it is."""
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "fleetmon.yaml"
@@ -87,13 +89,26 @@ def prepare(directory: Path, cameras: int, metrics_port: int) -> tuple[AppContex
             fleet = load_devices(conn)
     sheet = directory / "inventory.csv"
     write_sheet(sheet, device_dicts(fleet.values()))
-    return app, sheet
+    return app, sheet, list(fleet.values())
 
 
-def start_simulator(sheet: Path, control_port: int, log: Path) -> subprocess.Popen[bytes]:
+def fault_specs(fleet: Iterable[Device]) -> list[str]:
+    """The demo's faults on devices of this fleet (a small demo province has fewer of each kind)."""
+    by_kind: dict[DeviceKind, list[str]] = {}
+    for device in fleet:
+        by_kind.setdefault(device.kind, []).append(device.id)
+    specs = []
+    for fault, kind, index in DEMO_FAULTS:
+        ids = by_kind.get(kind, [])
+        if ids:
+            specs.append(f"{fault}:{ids[min(index, len(ids) - 1)]}")
+    return [*dict.fromkeys(specs), BACKGROUND_NOISE]
+
+
+def start_simulator(sheet: Path, faults: list[str], control_port: int, log: Path) -> subprocess.Popen[bytes]:
     """The simulator in a child process with the demo's faults; returns once it answers."""
     command = [sys.executable, "-m", "fleetmon", "simulate", "--inventory", str(sheet), "--control-port", str(control_port)]
-    for spec in DEMO_FAULTS:
+    for spec in faults:
         command += ["--fault", spec]
     with log.open("ab") as output:
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
@@ -133,16 +148,19 @@ def demo(cameras: int, directory: Path, metrics_port: int, control_port: int, lo
     from fleetmon.cli.run import serve
 
     setup_logging(log_level)
-    app, sheet = prepare(directory, cameras, metrics_port)
-    click.echo(f"demo fleet: {sheet} ({sum(1 for _ in sheet.open(encoding='utf-8')) - 1} devices); starting the simulator...")
-    simulator = start_simulator(sheet, control_port, directory / "simulator.log")
+    app, sheet, fleet = prepare(directory, cameras, metrics_port)
+    faults = fault_specs(fleet)
+    click.echo(f"demo fleet: {sheet} ({len(fleet)} devices); starting the simulator...")
+    simulator = start_simulator(sheet, faults, control_port, directory / "simulator.log")
     config_option = f"--config {app.config_path}"
-    click.echo(f"""simulator: faults {', '.join(DEMO_FAULTS)}
+    camera = next(d.id for d in reversed(fleet) if d.kind is DeviceKind.CAMERA)
+    recorder = next((spec.split(":")[1] for spec in faults if spec.startswith("disk_failed")), "nvr-0001-1")
+    click.echo(f"""simulator: faults {', '.join(faults)}
   control API  http://127.0.0.1:{control_port}/devices?faulty=true
-  more faults  fleetmon simulate fault cam-000200 offline   (undo: fleetmon simulate clear cam-000200)
+  more faults  fleetmon simulate fault --control-port {control_port} {camera} offline   (undo: simulate clear)
 in another shell:
   fleetmon {config_option} status
-  fleetmon {config_option} probe nvr-0005-1     # the failed disk, in words
+  fleetmon {config_option} probe {recorder}     # the failed disk, in words
 """)
 
     async def main() -> None:

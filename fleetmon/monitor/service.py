@@ -100,7 +100,7 @@ class Monitor:
         scheduler = AsyncIOScheduler()
         for kind in self.kinds:
             scheduler.add_job(
-                self._sweep, "interval", args=[kind], id=kind.name, seconds=kind.schedule.interval,
+                self._scheduled_sweep, "interval", args=[kind], id=kind.name, seconds=kind.schedule.interval,
                 max_instances=1, coalesce=True, misfire_grace_time=int(kind.schedule.interval) or 1,
                 next_run_time=datetime.now(UTC),
             )
@@ -162,6 +162,13 @@ class Monitor:
                     await self._sweep(kind, only=gained, spread=0.0)
 
     # -- sweeping ---------------------------------------------------------------------------
+
+    async def _scheduled_sweep(self, kind: ProbeKind) -> None:
+        """A sweep cut short by shutdown ends quietly: its probes' results are simply not applied."""
+        try:
+            await self._sweep(kind)
+        except asyncio.CancelledError:
+            log.debug("%s sweep cancelled by shutdown", kind.name)
 
     async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
         statuses, devices = self.view.statuses, self.view.devices
