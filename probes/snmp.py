@@ -177,6 +177,9 @@ class _Walk:
                 return Failure(ProbeStatus.PROTOCOL_ERROR, "agent's GETBULK reply made no progress")
             scalars = []
             columns = [c for c in columns if not c.done]
+        if scalars or columns:
+            return Failure(ProbeStatus.PROTOCOL_ERROR,
+                           f"SNMP tables cut after {self.requests} requests and {len(self.values)} values")
         return None
 
     def _take(self, reply: Reply, scalars: list[ber.Oid], columns: list[_Column]) -> bool:
