@@ -1,0 +1,171 @@
+"""A live stack on loopback for end-to-end tests: the simulated fleet with injected faults,
+`fleetmon run`'s composition (`serve`) monitoring it, and a real Prometheus scraping /metrics
+with fleetmon's rules loaded.
+
+The simulator and the monitor share one event loop on a background thread; the tests talk to
+Prometheus over its HTTP API like Grafana does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from fleetmon.cli.context import AppContext
+from fleetmon.cli.run import serve
+from fleetmon.inventory.importer import plan_import
+from fleetmon.inventory.model import Device
+from fleetmon.store.engine import open_store
+from fleetmon.store.inventory import apply_plan
+from simulator.control import FaultSpec
+from simulator.fleet import Fleet
+from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME
+from simulator.runner import default_services, start_fleet
+from tests.peers import free_port, need_binary
+
+RULES = Path(__file__).resolve().parents[2] / "exporters" / "rules" / "fleetmon.rules.yml"
+INTERVAL = 2.0
+
+
+@dataclass
+class LiveStack:
+    devices: dict[str, Device]
+    metrics_url: str
+    prometheus_url: str
+    kinds: set[str] = field(default_factory=set)
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """An instant query through Prometheus's HTTP API; fails the test on a PromQL error."""
+        reply = httpx.get(f"{self.prometheus_url}/api/v1/query", params={"query": expr}, timeout=10)
+        body = reply.json()
+        assert body["status"] == "success", f"{expr}: {body.get('error')}"
+        return list(body["data"]["result"])
+
+    def api(self, path: str) -> Any:
+        return httpx.get(f"{self.prometheus_url}{path}", timeout=10).json()["data"]
+
+    def scrape(self) -> str:
+        return httpx.get(self.metrics_url, timeout=10).text
+
+
+def fleetmon_config(folder: Path, metrics_port: int) -> Path:
+    path = folder / "fleetmon.yaml"
+    fast = {"interval": INTERVAL, "timeout": 0.5}
+    path.write_text(yaml.safe_dump({
+        "database_url": f"sqlite:///{folder / 'fleetmon.db'}",
+        "metrics": {"host": "127.0.0.1", "port": metrics_port},
+        "probes": {kind: fast for kind in ("reachability", "snmp", "onvif", "vendor_http", "snapshot")} | {"jitter": 0.25},
+        "credentials": {"sim": {"username": DEMO_USERNAME, "password": DEMO_PASSWORD.get_secret_value(),
+                                "snmp": {"version": "2c", "community": "public"}}},
+        "default_credentials": "sim",
+    }, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def on_free_ports(inventory: list[Device]) -> list[Device]:
+    """The sample fleet's fixed ports moved to free ones, so a parallel simulator cannot collide."""
+    web, rtsp, snmp = free_port(), free_port(), free_port(kind=2)  # 2: SOCK_DGRAM
+    return [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp) for d in inventory]
+
+
+def prometheus_config(folder: Path, metrics_url: str) -> Path:
+    """Prometheus scraping every second, with fleetmon's rules evaluated every second too
+    (the shipped 5-minute group interval would not evaluate once in a test)."""
+    rules = folder / "fleetmon.rules.yml"
+    rules.write_text(re.sub(r"interval: 5m", "interval: 1s", RULES.read_text(encoding="utf-8")), encoding="utf-8")
+    target = metrics_url.removeprefix("http://").removesuffix("/metrics")
+    path = folder / "prometheus.yml"
+    path.write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [rules.name],
+        "scrape_configs": [{"job_name": "fleetmon", "scrape_timeout": "1s", "static_configs": [{"targets": [target]}]}],
+    }), encoding="utf-8")
+    return path
+
+
+def wait_for(what: str, check: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+
+
+def settled(stack_url: str, expect_down: set[str]) -> bool:
+    """Every probed device has a state, and exactly the injected ones are down."""
+    text = httpx.get(stack_url, timeout=5).text
+    states = {s.labels["device"]: s.labels["state"] for f in text_string_to_metric_families(text)
+              for s in f.samples if s.name == "fleetmon_device_state"}
+    probed = {s.labels["device"] for f in text_string_to_metric_families(text)
+              for s in f.samples if s.name == "fleetmon_probe_last_success_timestamp_seconds"}
+    down = {d for d, state in states.items() if state == "down"}
+    return down == expect_down and all(states[d] != "unknown" for d in probed)
+
+
+@contextmanager
+def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expect_down: set[str]) -> Iterator[LiveStack]:
+    prometheus = need_binary("prometheus")
+    engine = open_store(f"sqlite:///{tmp / 'fleetmon.db'}")
+    with engine.begin() as conn:
+        apply_plan(conn, plan_import(inventory, {}), "test")
+    engine.dispose()
+    config_path = fleetmon_config(tmp, free_port())
+    app = AppContext(config_path)
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+
+    async def run() -> None:
+        async with AsyncExitStack() as stack:
+            await start_fleet(stack, Fleet.from_inventory(inventory), control_port=free_port(), faults=faults,
+                              services=default_services())
+            started.set()
+            await serve(app.config, app, "e2e", stop)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
+    thread.start()
+    process = None
+    try:
+        assert started.wait(30), "the simulator did not start"
+        metrics_url = f"http://127.0.0.1:{app.config.metrics.port}/metrics"
+        wait_for("fleetmon to settle on the injected faults", lambda: settled(metrics_url, expect_down), 60)
+        web_port = free_port()
+        prometheus_yml = prometheus_config(tmp, metrics_url)
+        process = subprocess.Popen(
+            [prometheus, f"--config.file={prometheus_yml}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{web_port}"],
+            stdout=subprocess.DEVNULL, stderr=(tmp / "prometheus.log").open("w"),
+        )
+        live = LiveStack(devices={d.id: d for d in inventory}, metrics_url=metrics_url,
+                         prometheus_url=f"http://127.0.0.1:{web_port}")
+        wait_for("Prometheus to be ready", lambda: httpx.get(f"{live.prometheus_url}/-/ready", timeout=2).status_code == 200, 30)
+        wait_for("five scrapes and the recording rules",
+                 lambda: bool(live.query("count_over_time(fleetmon_worker_devices[1m]) >= 5"))
+                 and bool(live.query("area:fleetmon_availability:avg_over_time_30d")), 60)
+        live.kinds = {s["metric"]["probe"] for s in live.query("fleetmon_sweep_interval_seconds")}
+        yield live
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(30)
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        shutil.rmtree(tmp / "tsdb", ignore_errors=True)
