@@ -57,7 +57,7 @@ def _text(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
-async def _identity(session: DeviceSession) -> DeviceIdentity:
+async def identity_of(session: DeviceSession) -> DeviceIdentity:
     info = await session.call("devicemgmt", "GetDeviceInformation")
     return DeviceIdentity(*(_text(getattr(info, name, None)) for name in
                             ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")))
@@ -87,7 +87,7 @@ async def _profiles(session: DeviceSession) -> list[MediaProfile]:
 
 async def _explore(session: DeviceSession, result: OnvifResult) -> None:
     result.clock_skew_seconds = await session.read_clock()
-    result.identity = await _identity(session)
+    result.identity = await identity_of(session)
     await session.discover_services()
     if "media" in session.xaddrs:
         result.profiles = await _profiles(session)

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.control import FaultControl, FaultSpec, start_control
+from simulator.discovery import start_discovery
 from simulator.fleet import Fleet
 from simulator.http_server import HttpSettings, start_http
 from simulator.snmp_agent import SnmpSettings, start_snmp
@@ -76,8 +77,8 @@ class Started:
 
 async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int = DEFAULT_CONTROL_PORT,
                       faults: Iterable[FaultSpec] = (), services: Iterable[Service] = (),
-                      snmp: SnmpSettings | None = None) -> Started:
-    """Start-up faults, SNMP and `services` on every port the inventory names, and the control API."""
+                      snmp: SnmpSettings | None = None, discovery_port: int | None = None) -> Started:
+    """Start-up faults, SNMP and `services` on every port the inventory names, WS-Discovery, the control API."""
     control = FaultControl(fleet)
     for spec in faults:
         ids = control.apply(spec)
@@ -98,6 +99,10 @@ async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int 
             stack.push_async_callback(_close, await service.start(fleet, port))
             taken[port] = service.name
             endpoints.append(f"{service.name} tcp/{port}")
+    if discovery_port is not None:
+        responder = await start_discovery(fleet, discovery_port)
+        stack.callback(responder.close)
+        endpoints.append(f"ws-discovery udp/{discovery_port}")
     runner = await start_control(control, control_port)
     stack.push_async_callback(runner.cleanup)
     return Started(control, control_port, endpoints)

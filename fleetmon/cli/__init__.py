@@ -62,9 +62,10 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, inventory, probe, run, simulate, status
+    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status
 
-    for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run):
+    for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run,
+                    discover.discover):
         main.add_command(command)
 
 

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from fleetmon.inventory.importer import read_devices
 from fleetmon.inventory.sheets import SheetError
 from simulator.control import FaultError, parse_fault, parse_spec
+from simulator.discovery import DEFAULT_DISCOVERY_PORT
 from simulator.fleet import Fleet
 from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
 from simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
@@ -46,10 +47,12 @@ control_port_option = click.option("--control-port", type=click.IntRange(1, 6553
               help="Login of every device's ONVIF and web API.")
 @click.option("--web-password", envvar="FLEETMON_SIM_WEB_PASSWORD", default=DEMO_PASSWORD.get_secret_value(),
               show_default=False, help="Its password (demo default; env FLEETMON_SIM_WEB_PASSWORD).")
+@click.option("--ws-discovery-port", type=click.IntRange(0, 65535), default=DEFAULT_DISCOVERY_PORT, show_default=True,
+              help="UDP port answering WS-Discovery Probes sent to loopback addresses (0: none).")
 @click.pass_context
 def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...], control_port: int, seed: int,
              snmp_community: str, snmp_user: str, snmp_auth_key: str, snmp_priv_key: str,
-             web_username: str, web_password: str) -> None:
+             web_username: str, web_password: str, ws_discovery_port: int) -> None:
     """Emulate every device of an inventory on its own loopback address, until Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
@@ -73,7 +76,7 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(fleet, on_started=started, control_port=control_port, faults=specs,
-                        services=default_services(web), snmp=snmp))
+                        services=default_services(web), snmp=snmp, discovery_port=ws_discovery_port or None))
 
 
 def _call(control_port: int, method: str, path: str, **kwargs: Any) -> Any:
