@@ -15,6 +15,8 @@ import httpx
 
 from probes.reachability import probe_reachability
 from probes.result import ProbeResult
+from probes.snmp import probe_snmp
+from probes.snmp_client import SnmpClient
 from probes.target import Target
 from probes.vendor_http import probe_vendor_http
 
@@ -22,6 +24,7 @@ from probes.vendor_http import probe_vendor_http
 @dataclass(frozen=True, slots=True)
 class ProbeClients:
     http: httpx.AsyncClient
+    snmp: SnmpClient
 
     @classmethod
     async def start(cls, stack: AsyncExitStack) -> ProbeClients:
@@ -29,7 +32,7 @@ class ProbeClients:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=0),
                                  follow_redirects=False, trust_env=False)
         stack.push_async_callback(http.aclose)
-        return cls(http=http)
+        return cls(http=http, snmp=await SnmpClient.start(stack))
 
 
 ProbeFunction = Callable[[Target, ProbeClients], Awaitable[ProbeResult]]
@@ -44,7 +47,12 @@ async def _vendor_http(target: Target, clients: ProbeClients) -> ProbeResult:
     return await probe_vendor_http(target, clients.http)
 
 
+async def _snmp(target: Target, clients: ProbeClients) -> ProbeResult:
+    return await probe_snmp(target, clients.snmp)
+
+
 PROBES: dict[str, ProbeFunction] = {
     "reachability": _reachability,
+    "snmp": _snmp,
     "vendor_http": _vendor_http,
 }

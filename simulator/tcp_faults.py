@@ -59,6 +59,15 @@ def blocking(device: EmulatedDevice, now: float) -> Blocked | None:
     return None
 
 
+def _faults_on_path(emulated: EmulatedDevice | None) -> bool:
+    """Whether the device or anything it hangs behind (recorder, uplink) has a fault set."""
+    while emulated is not None:
+        if emulated.faults:
+            return True
+        emulated = emulated.parent
+    return False
+
+
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound with SO_REUSEPORT, so exact-address listeners can share its port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -124,7 +133,7 @@ class AddressFaults:
         """Hosts on this port that must not be served now, and how."""
         wanted = {}
         for emulated in self.fleet.devices.values():
-            if not emulated.faults and (emulated.parent is None or not emulated.parent.faults):
+            if not _faults_on_path(emulated):
                 continue
             if all(emulated.device.port(name) != self.port for name in self.port_fields):
                 continue

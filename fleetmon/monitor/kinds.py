@@ -47,6 +47,16 @@ def has_storage_api(device: Device) -> bool:
     return device.kind is DeviceKind.NVR and Protocol.HTTP in protocols(device) and firmware_family(device.vendor) in STORAGE_APIS
 
 
+def has_snmp_credentials(config: Config) -> Callable[[Device], bool]:
+    """SNMP is asked only of devices that speak it and whose credential profile says how."""
+
+    def applies(device: Device) -> bool:
+        profile = config.profile(device.credential_profile)
+        return Protocol.SNMP in protocols(device) and profile is not None and profile.snmp is not None
+
+    return applies
+
+
 def runner(clients: ProbeClients, name: str, adapt: Callable[[Any], Observation]) -> ProbeRunner:
     probe = PROBES[name]
 
@@ -61,6 +71,8 @@ def build_kinds(config: Config, clients: ProbeClients) -> list[ProbeKind]:
     return [
         ProbeKind("reachability", p.reachability, applies=has_service_ports, liveness=lambda d: True,
                   run=runner(clients, "reachability", observe.reachability)),
+        ProbeKind("snmp", p.snmp, applies=has_snmp_credentials(config),
+                  liveness=lambda d: not has_service_ports(d), run=runner(clients, "snmp", observe.snmp)),
         ProbeKind("vendor_http", p.vendor_http, applies=has_storage_api,
                   liveness=lambda d: False, run=runner(clients, "vendor_http", observe.vendor_http)),
     ]

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import time
 
-from fleetmon.health.model import DiskHealth, Observation
+from collections.abc import Iterable
+
+from fleetmon.health.model import DiskHealth, Observation, Volume
 from probes.reachability import ReachabilityResult
 from probes.result import ProbeResult, ProbeStatus
-from probes.vendor_http import VendorHttpResult
+from probes.snmp import SnmpResult
+from probes.vendor_http import Disk, VendorHttpResult
 
 _UNANSWERED = {
     ProbeStatus.TIMEOUT: "not answering",
@@ -48,8 +51,21 @@ def reachability(result: ReachabilityResult) -> Observation:
     return _base(result, alive=True, problems=problems)
 
 
+def _disks(found: Iterable[Disk]) -> tuple[DiskHealth, ...]:
+    return tuple(DiskHealth(d.name or d.id, d.state, d.capacity_bytes, d.free_bytes) for d in found)
+
+
 def vendor_http(result: VendorHttpResult) -> Observation:
     if not result.ok:
         return failed(result, "recorder web API")
-    disks = tuple(DiskHealth(d.name or d.id, d.state, d.capacity_bytes, d.free_bytes) for d in result.disks)
-    return _base(result, alive=True, problems=tuple(result.problems), disks=disks)
+    return _base(result, alive=True, problems=tuple(result.problems), disks=_disks(result.disks))
+
+
+def snmp(result: SnmpResult) -> Observation:
+    """Uptime (reboots), volumes, disks, ports and the unit's own verdict; for switches, liveness."""
+    if not result.ok:
+        return failed(result, "SNMP")
+    volumes = tuple(Volume(v.name, v.size_bytes, v.used_bytes) for v in result.volumes)
+    return _base(result, alive=True, problems=tuple(result.problems), uptime_seconds=result.uptime_seconds,
+                 clock_skew_seconds=result.clock_offset_seconds, volumes=volumes or None,
+                 disks=_disks(result.disks) or None)

@@ -1,0 +1,144 @@
+"""`fleetmon run`'s monitor against the simulator: real probes, real protocol servers, injected faults.
+
+A small sample province (cameras behind recorders behind uplinks) on its own free ports; sweeps
+every half second, so a minute of the field passes in a second here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from fleetmon.config import Config, parse_config
+from fleetmon.health.model import Health
+from fleetmon.inventory.importer import plan_import
+from fleetmon.inventory.model import DeviceKind
+from fleetmon.inventory.sample import sample_fleet
+from fleetmon.monitor.kinds import build_kinds
+from fleetmon.monitor.service import Monitor
+from fleetmon.store.engine import open_store
+from fleetmon.store.inventory import apply_plan
+from fleetmon.store.schema import state_changes
+from probes.registry import ProbeClients
+from simulator.control import FaultControl, FaultSpec
+from simulator.fleet import Fleet
+from simulator.runner import default_services, start_fleet
+from simulator.state import Fault
+from tests.peers import free_port
+
+INTERVAL = 0.5
+
+
+@dataclass
+class Province:
+    monitor: Monitor
+    control: FaultControl
+    engine: Engine
+
+    def state(self, device_id: str) -> Health:
+        return self.monitor.view.statuses[device_id].state
+
+    def ids(self, kind: DeviceKind) -> list[str]:
+        return [d.id for d in self.monitor.view.devices.values() if d.kind is kind]
+
+    def behind(self, parent: str) -> set[str]:
+        """Everything that hangs behind `parent`, directly or through a recorder."""
+        devices = self.monitor.view.devices
+        found: set[str] = set()
+        frontier = {parent}
+        while frontier:
+            frontier = {d.id for d in devices.values() if d.parent in frontier}
+            found |= frontier
+        return found
+
+    async def logged(self) -> list[tuple[str, str]]:
+        await self.monitor.flush()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(state_changes.c.device_id, state_changes.c.state).order_by(state_changes.c.id))
+            return [(r.device_id, r.state) for r in rows]
+
+
+def config(tmp_path: Path) -> Config:
+    every = {"interval": INTERVAL, "timeout": 0.3}
+    return parse_config({
+        "data_dir": str(tmp_path),
+        "credentials": {"sim": {"username": "admin", "password": "fleetmon-demo",
+                                "snmp": {"version": "2c", "community": "public"}}},
+        "default_credentials": "sim",
+        "probes": {"reachability": every, "snmp": every, "onvif": {"interval": 3600, "timeout": 1},
+                   "vendor_http": {"interval": 3600, "timeout": 1}, "snapshot": {"interval": 3600, "timeout": 1},
+                   "jitter": 0.3},
+    }, "test")
+
+
+@pytest.fixture
+async def province(tmp_path: Path) -> AsyncIterator[Province]:
+    web, rtsp, snmp = free_port(), free_port(), free_port()
+    inventory = [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp)
+                 for d in sample_fleet(50)]
+    settings = config(tmp_path)
+    engine = open_store(settings.database)
+    with engine.begin() as conn:
+        apply_plan(conn, plan_import(inventory, {}), "test")
+    async with AsyncExitStack() as stack:
+        started = await start_fleet(stack, Fleet.from_inventory(inventory), control_port=free_port(),
+                                    services=default_services())
+        clients = await ProbeClients.start(stack)
+        monitor = Monitor(config=settings, engine=engine, kinds=build_kinds(settings, clients), worker_id="test")
+        await monitor.start(stack)
+        yield Province(monitor, started.control, engine)
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, "condition not met in time"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def test_a_camera_switched_off_is_down_within_two_intervals_and_up_when_switched_on(province: Province) -> None:
+    everyone = list(province.monitor.view.statuses)
+    await wait_for(lambda: all(province.state(i) is Health.UP for i in everyone), 6 * INTERVAL)
+    camera = province.ids(DeviceKind.CAMERA)[3]
+    province.control.apply(FaultSpec(Fault.OFFLINE, device=camera))
+    took = await wait_for(lambda: province.state(camera) is Health.DOWN, 6 * INTERVAL)
+    assert took <= 3 * INTERVAL + 0.5  # two failed sweeps, the device's phase within one, the timeout
+    province.control.clear(province.control.device(camera))
+    await wait_for(lambda: province.state(camera) is Health.UP, 6 * INTERVAL)
+    assert [s for d, s in await province.logged() if d == camera] == ["up", "down", "up"]
+
+
+async def test_an_uplink_down_is_one_fault_its_devices_are_unreachable_behind_it(province: Province) -> None:
+    everyone = list(province.monitor.view.statuses)
+    await wait_for(lambda: all(province.state(i) is Health.UP for i in everyone), 6 * INTERVAL)
+    uplink = province.ids(DeviceKind.SWITCH)[0]
+    behind = province.behind(uplink)
+    assert len(behind) > 3
+    province.control.apply(FaultSpec(Fault.OFFLINE, device=uplink))
+    await wait_for(lambda: province.state(uplink) is Health.DOWN
+                   and all(province.state(i) is Health.UNREACHABLE for i in behind), 8 * INTERVAL)
+    down = {i for i in everyone if province.state(i) is Health.DOWN}
+    assert down == {uplink}
+    assert province.monitor.view.statuses[uplink].reasons  # says why, in words
+
+
+async def test_one_percent_packet_loss_for_an_hour_of_sweeps_downs_nothing(province: Province) -> None:
+    everyone = list(province.monitor.view.statuses)
+    await wait_for(lambda: all(province.state(i) is Health.UP for i in everyone), 6 * INTERVAL)
+    province.control.apply(FaultSpec(Fault.PACKET_LOSS, param=1.0, share=100.0))
+    sweeps = province.monitor.view.sweeps
+    start = {name: stats.sweeps for name, stats in sweeps.items()}
+    # An hour of one-minute sweeps: 60 of each, every device probed over SNMP and TCP each time.
+    await wait_for(lambda: all(sweeps[k].sweeps - start[k] >= 60 for k in ("reachability", "snmp")), 120 * INTERVAL)
+    changed = [(d, s) for d, s in await province.logged() if s != "up"]
+    assert changed == []
+    assert all(province.state(i) is Health.UP for i in everyone)
