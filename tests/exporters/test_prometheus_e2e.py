@@ -1,5 +1,6 @@
 """A real Prometheus scrapes fleetmon while it monitors the simulated fleet with injected faults;
-every rule of exporters/rules runs through Prometheus's HTTP API and selects what it should.
+every rule of exporters/rules and every Grafana panel's query runs through Prometheus's HTTP API
+and selects what it should.
 
 Faults: three cameras of one commune offline, one recorder with a failed disk, one with a full
 disk, one with a drifting clock and a stopped recording. Prometheus starts once fleetmon has
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import has_storage_api
+from grafana.build import DASHBOARDS, NVR as NVR_DASHBOARD, Dashboard, Panel
 from simulator.control import FaultSpec
 from simulator.state import Fault
 from tests.exporters.live_stack import RULES, LiveStack, live_stack, on_free_ports
@@ -142,3 +144,48 @@ def test_area_scrape_serves_one_commune(live: LiveStack) -> None:
     text = httpx.get(live.metrics_url, params={"area": OFFLINE_AREA}, timeout=10).text
     shown = {s.labels["device"] for f in text_string_to_metric_families(text) for s in f.samples if s.name == "fleetmon_device_state"}
     assert shown == {d.id for d in INVENTORY if d.area == OFFLINE_AREA}
+
+
+# -- every Grafana panel's query ----------------------------------------------------------------
+
+PANELS = [(d, p, e) for d in DASHBOARDS for p in d.panels for e in p.exprs]
+CAMERA = next(d.id for d in INVENTORY if d.kind is DeviceKind.CAMERA and d.id not in OFFLINE)
+
+
+def substituted(dashboard: Dashboard, panel: Panel, expr: str) -> str:
+    """Template variables as Grafana fills them: the district of the outage (the whole province
+    for recorders), the recorder a panel's probe reports on (a camera for pictures)."""
+    area = "Thanh Hóa" if dashboard is NVR_DASHBOARD else AREA_SEPARATOR.join(OFFLINE_AREA.split(AREA_SEPARATOR)[:2])
+    device = {"onvif": DRIFTING, "snapshot": CAMERA}.get(panel.source, DISK_FAILED)
+    return expr.replace("$area", area).replace("$device", device)
+
+
+def devices_in(results: list[dict]) -> set[str]:
+    return {r["metric"]["device"] for r in results}
+
+
+SENSIBLE = {
+    "Devices down now": lambda live, found: [float(r["value"][1]) for r in found] == [len(OFFLINE)],
+    "Devices down now, since when": lambda live, found: devices_in(found) == set(OFFLINE),
+    "Recorder disks at risk": lambda live, found: devices_in(found) == {DISK_FAILED, DISK_FULL},
+    "Disks not ok": lambda live, found: devices_in(found) == {DISK_FAILED, DISK_FULL},
+    "Recorders with a failed or full disk": lambda live, found: [float(r["value"][1]) for r in found] == [2.0],
+    "Devices working now": lambda live, found: float(found[0]["value"][1]) == pytest.approx(
+        expected_availability(live, "Thanh Hóa"), abs=TOLERANCE),
+    "Down now in $area": lambda live, found: [float(r["value"][1]) for r in found] == [len(OFFLINE)],
+    "Devices: state, since when": lambda live, found: {r["metric"]["device"] for r in found if r["metric"]["state"] == "down"} == set(OFFLINE),
+    "State": lambda live, found: {r["metric"]["state"] for r in found} == {"degraded"},  # the recorder with a failed disk
+}
+
+
+@pytest.mark.parametrize(("dashboard", "panel", "expr"), PANELS, ids=[f"{d.uid}:{p.title}:{p.exprs.index(e)}" for d, p, e in PANELS])
+def test_dashboard_panel_query_returns_what_the_panel_shows(live: LiveStack, dashboard: Dashboard, panel: Panel, expr: str) -> None:
+    found = live.query(substituted(dashboard, panel, expr))
+    if panel.source and panel.source not in live.kinds:
+        if "or vector(0)" not in expr:
+            assert found == [], "no probe feeds this panel yet"
+        pytest.xfail(f"fleetmon run does not schedule the {panel.source} probe yet")
+    assert found, "the panel would be empty"
+    assert all(r["value"][1] not in ("NaN", "+Inf", "-Inf") for r in found)
+    if panel.title in SENSIBLE:
+        assert SENSIBLE[panel.title](live, found)
