@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import ipaddress
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,25 +59,28 @@ class NoDeviceHere(web.HTTPNotFound):
     """A request reached an address no emulated device has."""
 
 
+_DEVICE = "fleetmon.device"
+
+
 def device_of(request: web.Request) -> EmulatedDevice:
     """The device whose address the request was sent to (the socket's local address)."""
+    found: EmulatedDevice | None = request.get(_DEVICE)
+    if found is not None:
+        return found
     transport = request.transport
     local = transport.get_extra_info("sockname") if transport is not None else None
-    device = request.app[FLEET].at(local[0]) if local else None
-    if device is None:
+    found = request.app[FLEET].at(local[0]) if local else None
+    if found is None:
         raise NoDeviceHere(text=f"no emulated device at {local[0] if local else '?'}\n")
-    return device
+    request[_DEVICE] = found
+    return found
 
 
 def _from_loopback(request: web.Request) -> bool:
     transport = request.transport
     peer = transport.get_extra_info("peername") if transport is not None else None
-    if not peer:
-        return False
-    try:
-        return ipaddress.ip_address(peer[0].split("%")[0]).is_loopback
-    except ValueError:
-        return False
+    return bool(peer) and (peer[0].startswith("127.") or peer[0] in ("::1", "::ffff:127.0.0.1")
+                           or peer[0].startswith("::ffff:127."))
 
 
 async def never() -> None:
