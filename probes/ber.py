@@ -11,6 +11,8 @@ hostile length field costs nothing.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 SEQUENCE = 0x30
 INTEGER = 0x02
 OCTET_STRING = 0x04
@@ -49,6 +51,11 @@ def octets(value: bytes | str) -> bytes:
     return tlv(OCTET_STRING, value.encode() if isinstance(value, str) else value)
 
 
+# Every device of a fleet answers the same OIDs: their encodings are memoised (bounded).
+OID_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=OID_CACHE)
 def encode_oid(oid: Oid) -> bytes:
     out = bytearray((oid[0] * 40 + oid[1],))
     for sub in oid[2:]:
@@ -116,6 +123,7 @@ MAX_OID_LENGTH = 128  # RFC 2578 section 3.5
 MAX_SUBIDENTIFIER = 0xFFFFFFFF
 
 
+@lru_cache(maxsize=OID_CACHE)
 def decode_oid(content: bytes) -> Oid:
     if not content or len(content) > MAX_OID_LENGTH * 5:
         raise BerError("empty or oversized OID")

@@ -34,6 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import cast
 
 from probes import ber
@@ -89,9 +90,14 @@ class Request:
     max_repetitions: int = 0
 
     def pdu(self, request_id: int) -> bytes:
-        varbinds = b"".join(ber.tlv(ber.SEQUENCE, ber.encode_oid(oid) + ber.NULL_VALUE) for oid in self.oids)
         return ber.tlv(self.tag, ber.integer(request_id) + ber.integer(self.non_repeaters)
-                       + ber.integer(self.max_repetitions) + ber.tlv(ber.SEQUENCE, varbinds))
+                       + ber.integer(self.max_repetitions) + _null_varbinds(self.oids))
+
+
+@lru_cache(maxsize=4096)
+def _null_varbinds(oids: tuple[ber.Oid, ...]) -> bytes:
+    """A request's VarBindList; the same few lists serve the whole fleet."""
+    return ber.tlv(ber.SEQUENCE, b"".join(ber.tlv(ber.SEQUENCE, ber.encode_oid(oid) + ber.NULL_VALUE) for oid in oids))
 
 
 def read_pdu(buf: bytes, pos: int) -> tuple[int, int, Reply]:
