@@ -195,9 +195,10 @@ class SnmpClient:
     sockets: int = 4
     in_flight_per_socket: int = 128
     engines: int = 100_000
-    _pools: dict[int, list[_Endpoint]] = field(default_factory=dict)
-    _turn: itertools.count[int] = field(default_factory=itertools.count)
-    _engines: OrderedDict[Address, _EngineState] = field(default_factory=OrderedDict)
+    _pools: dict[int, list[_Endpoint]] = field(default_factory=dict, repr=False)
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _turn: itertools.count[int] = field(default_factory=itertools.count, repr=False)
+    _engines: OrderedDict[Address, _EngineState] = field(default_factory=OrderedDict, repr=False)
 
     @classmethod
     async def start(cls, stack: AsyncExitStack, *, sockets: int = 4, in_flight_per_socket: int = 128,
@@ -215,18 +216,22 @@ class SnmpClient:
         self._pools.clear()
 
     async def _pool(self, family: int) -> list[_Endpoint]:
+        """The sockets of one address family, opened on first use (IPv6 only when a device has it)."""
         pool = self._pools.get(family)
-        if pool is None:
-            loop = asyncio.get_running_loop()
-            pool = []
-            for _ in range(self.sockets):
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-                sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
-                _, endpoint = await loop.create_datagram_endpoint(lambda: _Endpoint(self.in_flight_per_socket), sock=sock)
-                pool.append(endpoint)
-            self._pools[family] = pool
-        return pool
+        if pool is not None:
+            return pool
+        async with self._opening:
+            if family not in self._pools:
+                loop = asyncio.get_running_loop()
+                opened = []
+                for _ in range(self.sockets):
+                    sock = socket.socket(family, socket.SOCK_DGRAM)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+                    _, endpoint = await loop.create_datagram_endpoint(lambda: _Endpoint(self.in_flight_per_socket), sock=sock)
+                    opened.append(endpoint)
+                self._pools[family] = opened
+        return self._pools[family]
 
     async def exchange(self, address: Address, build: Callable[[int], bytes], timeout: float) -> bytes | Failure:
         """Send `build(id)` to `address` (re-sent within `timeout`) and return the reply matched by id."""

@@ -204,3 +204,16 @@ async def test_a_flooding_device_does_not_hold_up_its_neighbours(
     assert flooded.status is ProbeStatus.PROTOCOL_ERROR  # nothing it sent answered what was asked
     assert all(r.ok for r in neighbours), [r.error for r in neighbours if not r.ok]  # each within its 1 s
     assert peak < 8 << 20  # datagrams are judged and dropped one by one, never queued
+
+
+async def test_ipv6_agent_on_the_loopback(client: SnmpClient) -> None:
+    """A device with an IPv6 address is asked from an IPv6 socket, opened on first use."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Hostile(_echo_uptime), local_addr=("::1", 0))
+    try:
+        target = Target("v6", "::1", snmp_port=transport.get_extra_info("sockname")[1], timeout=1, kind="camera",
+                        credentials=Credentials(snmp=SnmpV2c(SecretStr(COMMUNITY))))
+        results = await asyncio.gather(*(probe_snmp(target, client) for _ in range(3)))
+    finally:
+        transport.close()
+    assert [r.uptime_seconds for r in results] == [42.0] * 3, [r.error for r in results]
