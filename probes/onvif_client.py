@@ -22,7 +22,6 @@ Errors (`OnvifCallError.status`) are classified once, here:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import errno
@@ -139,20 +138,16 @@ class BoundedTransport(AIOHTTPTransport):
             return reply
 
 
-def _load_document(name: str) -> Any:
+async def _load_document(name: str) -> Any:
     """The parsed WSDL of one service, through onvif-zeep-async's loader (cached per process)."""
     definition = SERVICES[name]
-
-    async def load() -> Any:
-        service = ONVIFService("http://127.0.0.1/", None, None, os.path.join(WSDL_DIR, definition["wsdl"]),
-                               no_cache=True, binding_name=f"{{{definition['ns']}}}{definition['binding']}")
-        try:
-            await service.setup()
-            return service.document
-        finally:
-            await service.close()
-
-    return load()
+    service = ONVIFService("http://127.0.0.1/", None, None, os.path.join(WSDL_DIR, definition["wsdl"]),
+                           no_cache=True, binding_name=f"{{{definition['ns']}}}{definition['binding']}")
+    try:
+        await service.setup()
+        return service.document
+    finally:
+        await service.close()
 
 
 @dataclass(frozen=True, slots=True)

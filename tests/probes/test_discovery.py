@@ -15,7 +15,6 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
 from probes.discovery import address_range, parse_probe_matches, scan, ws_discover
