@@ -1,6 +1,6 @@
 """The simulator's web side: one aiohttp server per TCP port, serving every device on that port.
 
-ONVIF (`simulator.onvif_service`), snapshots and ISAPI (the modules named in `ROUTE_MODULES`)
+ONVIF (`simulator.onvif_service`), snapshots (`simulator.snapshot`) and ISAPI (`simulator.isapi`)
 share the server, as they share the web port on most real units. The listener is a wildcard
 socket; a handler finds its device with `device_of(request)`, by the local address the request
 reached. Faults a client sees on every HTTP request of a device, applied by one middleware:
@@ -19,7 +19,6 @@ Requests from outside 127.0.0.0/8 and ::1 are dropped unanswered.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,9 +35,6 @@ DEMO_PASSWORD = SecretStr("fleetmon-demo")
 SNAPSHOT_PATH = "/onvif-snapshot/{profile}"  # where GetSnapshotUri points; simulator.snapshot serves it
 WEB_PORTS = ("onvif_port", "http_port")  # the Device ports this server answers on
 RETRANSMISSION_DELAY = 1.0  # Linux's initial retransmission timeout, seconds
-
-# Modules whose `routes(settings)` join ONVIF's on the web port; absent ones are skipped.
-ROUTE_MODULES = ("simulator.snapshot", "simulator.isapi")
 
 FLEET = web.AppKey("fleet", Fleet)
 SETTINGS = web.AppKey("settings", "HttpSettings")
@@ -114,29 +110,16 @@ async def transport_faults(request: web.Request, handler: Handler) -> web.Stream
     return await handler(request)
 
 
-def extra_routes(settings: HttpSettings) -> list[web.RouteDef]:
-    """Routes of the `ROUTE_MODULES` that exist (the media side may not be installed yet)."""
-    routes: list[web.RouteDef] = []
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        routes.extend(module.routes(settings))
-    return routes
-
-
 def make_app(fleet: Fleet, settings: HttpSettings) -> web.Application:
-    from simulator.onvif_service import routes as onvif_routes
+    # Imported here: these modules import this one for `device_of` and the settings.
+    from simulator import isapi, onvif_service, snapshot
 
     app = web.Application(middlewares=[transport_faults], client_max_size=256 * 1024)
     app[FLEET] = fleet
     app[SETTINGS] = settings
     app[_RNG] = random.Random()
-    app.add_routes(onvif_routes(settings))
-    app.add_routes(extra_routes(settings))
+    for module in (onvif_service, snapshot, isapi):
+        app.add_routes(module.routes(settings))
     return app
 
 

@@ -22,6 +22,7 @@ from simulator.control import FaultControl, FaultSpec, start_control
 from simulator.discovery import start_discovery
 from simulator.fleet import Fleet
 from simulator.http_server import HttpSettings, start_http
+from simulator.rtsp import start_rtsp
 from simulator.snmp_agent import SnmpSettings, start_snmp
 
 log = logging.getLogger(__name__)
@@ -39,20 +40,11 @@ class Service:
 
 
 def default_services(http: HttpSettings | None = None) -> tuple[Service, ...]:
-    """One web server per distinct ONVIF or web port (ONVIF, snapshots and ISAPI share it), and RTSP.
-
-    RTSP joins once `simulator.rtsp` is installed (the media side of the simulator).
-    """
-    web_server = functools.partial(start_http, settings=http or HttpSettings())
-    services = [Service("web", "onvif_port", web_server), Service("web", "http_port", web_server)]
-    try:
-        from simulator.rtsp import start_rtsp
-    except ModuleNotFoundError as exc:
-        if exc.name != "simulator.rtsp":
-            raise
-    else:
-        services.append(Service("rtsp", "rtsp_port", start_rtsp))
-    return tuple(services)
+    """One web server per distinct ONVIF or web port (ONVIF, snapshots and ISAPI share it), and RTSP."""
+    settings = http or HttpSettings()
+    web_server = functools.partial(start_http, settings=settings)
+    return (Service("web", "onvif_port", web_server), Service("web", "http_port", web_server),
+            Service("rtsp", "rtsp_port", functools.partial(start_rtsp, settings=settings)))
 
 
 def ports(fleet: Fleet, port_field: str) -> list[int]:
