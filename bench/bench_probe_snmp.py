@@ -141,7 +141,7 @@ async def pysnmp_rows(port: int, hosts: list[str], args: argparse.Namespace) -> 
 
 
 async def sweeps(client: SnmpClient, port: int, simulator: int, devices: dict[str, tuple[str, str]],
-                 sizes: list[int]) -> list[tuple[int, float, float, float, int]]:
+                 sizes: list[int], concurrency: int) -> list[tuple[int, float, float, float, int]]:
     """(devices, wall s, our CPU s, simulator CPU s, answered) per sweep size."""
     hosts = list(devices)
     out = []
@@ -154,7 +154,7 @@ async def sweeps(client: SnmpClient, port: int, simulator: int, devices: dict[st
             return (await probe_snmp(target, client)).ok
 
         sim_cpu = cpu_seconds(simulator)
-        cpu, wall, answered = await run_all(chosen, one, 500)
+        cpu, wall, answered = await run_all(chosen, one, concurrency)
         out.append((len(chosen), wall, cpu, cpu_seconds(simulator) - sim_cpu, answered))
     return out
 
@@ -167,7 +167,7 @@ def start_simulator(cameras: int, port: int) -> tuple[subprocess.Popen[str], lis
 
 
 def section(args: argparse.Namespace, rows: list[tuple[str, str, str]], swept: list[tuple[int, float, float, float, int]],
-            total: int) -> str:
+            total: int, load: tuple[float, float]) -> str:
     ours = float(rows[2][1])
     lines = [SECTION, "",
              f"`{' '.join(['python', 'bench/bench_probe_snmp.py', *sys.argv[1:]])}` on {platform.machine()}, "
@@ -179,10 +179,16 @@ def section(args: argparse.Namespace, rows: list[tuple[str, str, str]], swept: l
     peers = {label: float(ms) for label, ms, _ in rows if label.startswith("pysnmp")}
     lines += ["", "Same request (GET of 4 scalars, v2c), fleetmon's client against pysnmp measured in the same run: "
               + ", ".join(f"{label.split(' hlapi')[0]} {ms / ours:.1f}× fleetmon's CPU" for label, ms in peers.items()) + ".",
-              "", "Sweeps (v2c, every kind, `probe_snmp` as the monitor calls it, 500 in flight, 3 s timeout; "
+              "", f"Sweeps (v2c, every kind, `probe_snmp` as the monitor calls it, {args.concurrency} in flight, 3 s timeout; "
               "both processes share the 2 cores):", "",
               "| devices | wall (s) | devices/s | fleetmon CPU (s) | simulator CPU (s) | answered |", "|---|---|---|---|---|---|"]
     lines += [f"| {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {sim:.1f} | {answered:,} |" for n, wall, cpu, sim, answered in swept]
+    if swept:
+        n, wall, cpu, _, _ = swept[-1]
+        lines += ["", f"Load average (1 min) of the machine before and after: {load[0]:.1f} / {load[1]:.1f} on "
+                  f"{os.cpu_count()} cores; wall times stretch with other work, CPU does not. The {n:,}-device sweep cost "
+                  f"fleetmon {cpu:.1f} s of one core ({cpu / n * 1000:.2f} ms a device, all kinds): that is the share "
+                  f"of a 60 s interval SNMP takes from the monitor's event loop."]
     return "\n".join(lines) + "\n"
 
 
@@ -199,8 +205,10 @@ async def main() -> None:
     parser.add_argument("--sweeps", type=int, nargs="*", default=[10_000, 50_000, 137_231])
     parser.add_argument("--probes", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=500, help="probes in flight during sweeps")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     fleet = sample_fleet(136_308)
     port = int(subprocess.check_output([sys.executable, "-c", "import socket; s = socket.socket(socket.AF_INET, "
                                         "socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]))
@@ -213,11 +221,11 @@ async def main() -> None:
             cameras = [h for h, (kind, _) in devices.items() if kind == "camera"]
             rows = await fleetmon_rows(client, port, devices, args)
             rows += await pysnmp_rows(port, cameras[-2 * args.probes:], args)
-            swept = await sweeps(client, port, simulator.pid, devices, args.sweeps)
+            swept = await sweeps(client, port, simulator.pid, devices, args.sweeps, args.concurrency)
     finally:
         simulator.terminate()
         simulator.wait()
-    text = section(args, rows, swept, len(fleet))
+    text = section(args, rows, swept, len(fleet), (load_before, os.getloadavg()[0]))
     print(text)
     if args.write:
         write_section(text)
