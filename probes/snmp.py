@@ -395,7 +395,7 @@ async def probe_snmp(target: Target, client: SnmpClient) -> SnmpResult:
         return result(ProbeStatus.NOT_SUPPORTED, "no SNMP credentials for this device")
     mibs = vendor_mibs()
     kind = target.kind.strip().lower()
-    hinted = target.vendor.strip().lower()
+    hinted = mibs.vendor_of_brand(target.vendor)
     columns = _columns(IF_ENTRY, IF_COLUMNS)
     if kind not in SHORT_TABLES_KINDS:
         columns += (_columns(HR_STORAGE_ENTRY, HR_STORAGE_COLUMNS) + _columns(HR_DEVICE_ENTRY, HR_DEVICE_COLUMNS)

@@ -82,6 +82,7 @@ class DeviceStatus:
 @dataclass(frozen=True, slots=True)
 class VendorMibs:
     enterprises: dict[int, str]
+    brands: dict[str, str]  # inventory brand (lower case) -> vendor whose MIBs it answers
     device_states: StateTable  # hrDeviceStatus
     disk_tables: tuple[DiskTable, ...]
     disk_scalars: tuple[DiskScalars, ...]
@@ -92,6 +93,10 @@ class VendorMibs:
         if sys_object_id[:6] != ENTERPRISES or len(sys_object_id) < 7:
             return ""
         return self.enterprises.get(sys_object_id[6], "")
+
+    def vendor_of_brand(self, brand: str) -> str:
+        """The vendor an inventory brand's units answer as ("" when unknown: learnt from sysObjectID)."""
+        return self.brands.get(brand.strip().lower(), "")
 
 
 def _states(raw: dict[object, list[str]]) -> StateTable:
@@ -109,6 +114,7 @@ def vendor_mibs() -> VendorMibs:
     data = yaml.safe_load(resources.files("probes").joinpath("data/vendor_mibs.yaml").read_text(encoding="utf-8"))
     return VendorMibs(
         enterprises={int(number): str(name) for number, name in data["enterprises"].items()},
+        brands={str(brand).lower(): str(vendor) for brand, vendor in data["brands"].items()},
         device_states=_states(data["host_resources_device_status"]),
         disk_tables=tuple(DiskTable(t["mib"], t["vendor"], parse_oid(t["entry"]), dict(t["columns"]), _states(t["states"]),
                                     int(t.get("unit_bytes", 1))) for t in data["disk_tables"]),

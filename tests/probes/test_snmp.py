@@ -268,3 +268,17 @@ async def test_snmpd_v3_after_a_restart_rediscovers_engine_time(snmpd: int, clie
     again = await probe_snmp(snmpd_target(snmpd, credentials), client)
     assert again.ok, again.error
     assert client._engines[("127.0.0.1", snmpd)].boots == state.boots - 1
+
+
+@pytest.mark.parametrize(("device_id", "brand"), [("cam-1", "Dahua"), ("cam-1", "KBVision"), ("nvr-1", "Hikvision"),
+                                                  ("sw-1", "TP-Link")])
+async def test_one_request_per_device_per_sweep(agent: SnmpAgent, client: SnmpClient, device_id: str, brand: str) -> None:
+    """Scalars and every table ride in one GETBULK when the inventory names the brand (an OEM's too)."""
+    sent: list[bytes] = []
+    for endpoint in client._pools[socket.AF_INET]:
+        assert endpoint.transport is not None
+        original = endpoint.transport.sendto
+        endpoint.transport.sendto = lambda data, addr, send=original: (sent.append(data), send(data, addr))[1]  # type: ignore[method-assign, misc]
+    result = await probe(agent, client, device_id, vendor=brand)
+    assert result.ok and result.interfaces and result.uptime_seconds
+    assert len(sent) == 1
