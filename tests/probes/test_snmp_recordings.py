@@ -39,23 +39,55 @@ def snmprec(name: str) -> dict[str, str]:
     return {oid: value for oid, _, value in (line.split("|", 2) for line in lines if line.count("|") >= 2)}
 
 
+# No walk of a real Dahua recorder or Hikvision camera is at hand: these two follow the vendors' MIB
+# definitions (DAHUA-SNMP-MIB, HIK-DEVICE-MIB) and are labelled synthetic in their community names.
+SYNTHETIC = {
+    "dahua-nvr-synthetic": """1.3.6.1.2.1.1.1.0|4|NVR4216-4KS2
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.1004849.2.1
+1.3.6.1.2.1.1.3.0|67|123456
+1.3.6.1.4.1.1004849.2.1.2.8.0|2|0
+1.3.6.1.4.1.1004849.2.4.1.1.4.1|4|HDD1
+1.3.6.1.4.1.1004849.2.4.1.1.4.2|4|HDD2
+1.3.6.1.4.1.1004849.2.4.1.1.4.3|4|HDD3
+1.3.6.1.4.1.1004849.2.4.1.1.5.1|4|Running
+1.3.6.1.4.1.1004849.2.4.1.1.5.2|4|Error
+1.3.6.1.4.1.1004849.2.4.1.1.5.3|4|Running
+1.3.6.1.4.1.1004849.2.4.1.1.6.1|2|45
+1.3.6.1.4.1.1004849.2.4.1.1.6.2|2|0
+1.3.6.1.4.1.1004849.2.4.1.1.6.3|2|100
+""",
+    "hikvision-camera-synthetic": """1.3.6.1.2.1.1.1.0|4|DS-2CD2143G2-I
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.39165.1.1
+1.3.6.1.2.1.1.3.0|67|654321
+1.3.6.1.4.1.39165.1.8.0|4|116.5 GB
+1.3.6.1.4.1.39165.1.9.0|4|100 PERCENT
+""",
+}
+
+
 @pytest.fixture(scope="module")
 def snmpsim() -> Iterator[int]:
-    data = shared_testdata("snmprec")
+    """snmpsim serving the shared recordings and the synthetic ones, each under its file name as community."""
+    shared = shared_testdata("snmprec")
     port = free_port(socket.SOCK_DGRAM)
-    cache = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
-    cache.chmod(0o777)
+    root = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
+    (root / "cache").mkdir()
+    (root / "data").mkdir()
+    for name, text in SYNTHETIC.items():
+        (root / "data" / f"{name}.snmprec").write_text(text, encoding="utf-8")
+    for path in (root, root / "data", root / "cache"):
+        path.chmod(0o777 if path.name == "cache" else 0o755)
     drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, f"--data-dir={data}", f"--cache-dir={cache}",
-                                f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=null", *drop],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen([sys.executable, "-c", LAUNCH, f"--data-dir={shared}", f"--data-dir={root / 'data'}",
+                                f"--cache-dir={root / 'cache'}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+                                "--logging-method=null", *drop], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_agent(port, "routeros", process)
         yield port
     finally:
         process.terminate()
         process.wait(10)
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 async def probe(port: int, client: SnmpClient, recording: str, kind: str = "") -> SnmpResult:
@@ -123,3 +155,20 @@ async def test_router_volumes_through_a_switch_probe_are_not_read(snmpsim: int, 
     recorded = snmprec("routeros")
     full = await probe(snmpsim, client, "routeros")
     assert [(v.name, v.size_bytes, v.used_bytes) for v in full.volumes] == fixed_disk_volumes(recorded)
+
+
+async def test_dahua_recorder_volumes_and_unit_status(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "dahua-nvr-synthetic", kind="nvr")
+    assert result.vendor == "dahua"
+    assert [(d.name, d.state, d.vendor_state) for d in result.disks] == [
+        ("HDD1", "ok", "Running"), ("HDD2", "failed", "Error"), ("HDD3", "full", "Running")]
+    assert result.unit_status == "bad (DAHUA-SNMP-MIB deviceStatus)"
+    assert result.problems == ["disk 2 (HDD2): failed (Error)", "disk 3 (HDD3): full (Running)",
+                               "unit reports itself bad (DAHUA-SNMP-MIB deviceStatus)"]
+
+
+async def test_hikvision_camera_card_from_device_mib_scalars(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "hikvision-camera-synthetic", kind="camera")
+    assert result.vendor == "hikvision" and result.uptime_seconds == 6543.21
+    (card,) = result.disks
+    assert (card.name, card.state, card.capacity_bytes, card.free_bytes) == ("storage", "full", int(116.5 * (1 << 30)), 0)
