@@ -197,6 +197,9 @@ class MonitorConfig(_Model):
     lease: Seconds = 30.0  # a dead worker's devices are taken over within this time
     down_after: int = Field(default=2, ge=1)  # failed liveness probes in a row before down
     up_after: int = Field(default=2, ge=1)  # answered liveness probes in a row before up
+    clock_skew_limit: Seconds = 60.0  # a device clock further off than this makes footage times unreliable
+    recording_stale_after: Seconds = 900.0  # newest footage older than this: recording stopped
+    retention_days: float = Field(default=30.0, ge=0)  # footage a recorder must hold; 0 turns the check off
 
 
 class ListenConfig(_Model):

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from probes.onvif import probe_onvif
+from probes.onvif_client import OnvifClients
 from probes.reachability import probe_reachability
 from probes.result import ProbeResult
 from probes.snmp import probe_snmp
@@ -25,6 +27,7 @@ from probes.vendor_http import probe_vendor_http
 class ProbeClients:
     http: httpx.AsyncClient
     snmp: SnmpClient
+    onvif: OnvifClients
 
     @classmethod
     async def start(cls, stack: AsyncExitStack) -> ProbeClients:
@@ -32,7 +35,7 @@ class ProbeClients:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=0),
                                  follow_redirects=False, trust_env=False)
         stack.push_async_callback(http.aclose)
-        return cls(http=http, snmp=await SnmpClient.start(stack))
+        return cls(http=http, snmp=await SnmpClient.start(stack), onvif=await OnvifClients.start(stack))
 
 
 ProbeFunction = Callable[[Target, ProbeClients], Awaitable[ProbeResult]]
@@ -47,12 +50,17 @@ async def _vendor_http(target: Target, clients: ProbeClients) -> ProbeResult:
     return await probe_vendor_http(target, clients.http)
 
 
+async def _onvif(target: Target, clients: ProbeClients) -> ProbeResult:
+    return await probe_onvif(target, clients.onvif)
+
+
 async def _snmp(target: Target, clients: ProbeClients) -> ProbeResult:
     return await probe_snmp(target, clients.snmp)
 
 
 PROBES: dict[str, ProbeFunction] = {
     "reachability": _reachability,
+    "onvif": _onvif,
     "snmp": _snmp,
     "vendor_http": _vendor_http,
 }

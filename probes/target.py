@@ -58,3 +58,4 @@ class Target:
     timeout: float = 5.0
     vendor: str = ""
     kind: str = ""
+    serial: str = ""  # as the inventory records it: a different one answering means a swapped unit

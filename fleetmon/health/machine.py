@@ -34,8 +34,10 @@ def _record_probe(status: DeviceStatus, obs: Observation) -> None:
     stats.last_duration = obs.duration_seconds
     if obs.status is ProbeStatus.OK:
         stats.last_success = obs.at
+        stats.fail_streak = 0
     else:
         stats.failures[obs.status.value] = stats.failures.get(obs.status.value, 0) + 1
+        stats.fail_streak += 1
 
 
 def _rebooted(status: DeviceStatus, obs: Observation, policy: Policy) -> bool:
@@ -86,7 +88,9 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
     _record_probe(status, obs)
     if obs.alive:
         _record_facts(status, obs, policy)
-    elif not liveness:
+    elif not liveness and status.probes[obs.probe].fail_streak >= policy.down_after:
+        # Like down, a probe that got no answer degrades only when it fails again: one lost
+        # packet is not a fault a technician should be sent to.
         status.problems[obs.probe] = obs.problems
     if liveness:
         if obs.alive:

@@ -89,6 +89,7 @@ class ProbeStats:
     last_success: float | None = None
     last_duration: float = 0.0
     runs: int = 0
+    fail_streak: int = 0
     failures: dict[str, int] = field(default_factory=dict)  # by status
 
 

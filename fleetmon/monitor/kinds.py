@@ -8,6 +8,7 @@ usually have nothing else to ask.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetmon.config import Config
@@ -17,7 +18,11 @@ from fleetmon.inventory.vendors import firmware_family
 from fleetmon.monitor import observe
 from fleetmon.monitor.service import ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
+from probes.image_quality import ImageFingerprint
+from probes.onvif import OnvifResult
 from probes.registry import PROBES, ProbeClients
+from probes.rtsp import probe_rtsp
+from probes.snapshot import probe_snapshot
 from probes.target import Target
 from probes.vendor_http import STORAGE_APIS
 
@@ -47,6 +52,10 @@ def has_storage_api(device: Device) -> bool:
     return device.kind is DeviceKind.NVR and Protocol.HTTP in protocols(device) and firmware_family(device.vendor) in STORAGE_APIS
 
 
+def is_onvif_camera(device: Device) -> bool:
+    return device.kind is DeviceKind.CAMERA and Protocol.ONVIF in protocols(device)
+
+
 def has_snmp_credentials(config: Config) -> Callable[[Device], bool]:
     """SNMP is asked only of devices that speak it and whose credential profile says how."""
 
@@ -66,13 +75,71 @@ def runner(clients: ProbeClients, name: str, adapt: Callable[[Any], Observation]
     return run
 
 
+@dataclass(slots=True)
+class CameraMemory:
+    """What the picture checks need between probes: where the snapshot is (learnt over ONVIF) and
+    the previous and reference frames' fingerprints (a frozen image is one that never changes; a
+    moved scene is one unlike the reference)."""
+
+    snapshot_uris: dict[str, str] = field(default_factory=dict)
+    stream_uris: dict[str, str] = field(default_factory=dict)
+    previous: dict[str, ImageFingerprint] = field(default_factory=dict)
+    reference: dict[str, ImageFingerprint] = field(default_factory=dict)
+
+    def learn(self, result: OnvifResult) -> None:
+        profile = next((p for p in result.profiles if p.snapshot_uri or p.stream_uri), None)
+        if profile is None:
+            return
+        if profile.snapshot_uri:
+            self.snapshot_uris[result.device_id] = profile.snapshot_uri
+        if profile.stream_uri:
+            self.stream_uris[result.device_id] = profile.stream_uri
+
+
+def onvif_runner(clients: ProbeClients, config: Config, memory: CameraMemory) -> ProbeRunner:
+    """ONVIF details, then an RTSP OPTIONS/DESCRIBE on the stream it names: is there video at all."""
+
+    async def run(target: Target) -> Observation:
+        result = await PROBES["onvif"](target, clients)
+        assert isinstance(result, OnvifResult)
+        memory.learn(result)
+        stream = None
+        if result.ok and target.device_id in memory.stream_uris:
+            stream = await probe_rtsp(target, memory.stream_uris[target.device_id])
+        return observe.onvif(result, target, config.monitor, stream)
+
+    return run
+
+
+def snapshot_runner(clients: ProbeClients, memory: CameraMemory) -> ProbeRunner:
+    async def run(target: Target) -> Observation:
+        device = target.device_id
+        if device not in memory.snapshot_uris:  # not learnt from an ONVIF sweep yet (just started)
+            learnt = await PROBES["onvif"](target, clients)
+            assert isinstance(learnt, OnvifResult)
+            memory.learn(learnt)
+        result = await probe_snapshot(target, clients.http, memory.snapshot_uris.get(device),
+                                      memory.previous.get(device), memory.reference.get(device))
+        if result.fingerprint is not None:
+            memory.previous[device] = result.fingerprint
+            memory.reference.setdefault(device, result.fingerprint)
+        return observe.snapshot(result)
+
+    return run
+
+
 def build_kinds(config: Config, clients: ProbeClients) -> list[ProbeKind]:
     p = config.probes
+    memory = CameraMemory()
     return [
         ProbeKind("reachability", p.reachability, applies=has_service_ports, liveness=lambda d: True,
                   run=runner(clients, "reachability", observe.reachability)),
         ProbeKind("snmp", p.snmp, applies=has_snmp_credentials(config),
                   liveness=lambda d: not has_service_ports(d), run=runner(clients, "snmp", observe.snmp)),
+        ProbeKind("onvif", p.onvif, applies=speaks(Protocol.ONVIF), liveness=lambda d: False,
+                  run=onvif_runner(clients, config, memory)),
+        ProbeKind("snapshot", p.snapshot, applies=is_onvif_camera, liveness=lambda d: False,
+                  run=snapshot_runner(clients, memory)),
         ProbeKind("vendor_http", p.vendor_http, applies=has_storage_api,
                   liveness=lambda d: False, run=runner(clients, "vendor_http", observe.vendor_http)),
     ]

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import time
 
+import datetime as dt
 from collections.abc import Iterable
 
-from fleetmon.health.model import DiskHealth, Observation, Volume
+from fleetmon.config import MonitorConfig
+from fleetmon.health.model import DiskHealth, Observation, Recording, Volume
+from probes.onvif import OnvifResult
 from probes.reachability import ReachabilityResult
 from probes.result import ProbeResult, ProbeStatus
+from probes.rtsp import RtspResult
+from probes.snapshot import SnapshotResult
 from probes.snmp import SnmpResult
+from probes.target import Target
 from probes.vendor_http import Disk, VendorHttpResult
 
 _UNANSWERED = {
@@ -69,3 +75,77 @@ def snmp(result: SnmpResult) -> Observation:
     return _base(result, alive=True, problems=tuple(result.problems), uptime_seconds=result.uptime_seconds,
                  clock_skew_seconds=result.clock_offset_seconds, volumes=volumes or None,
                  disks=_disks(result.disks) or None)
+
+
+def _clock(skew: float, limit: float) -> tuple[str, ...]:
+    if abs(skew) <= limit:
+        return ()
+    return (f"clock {abs(skew):.0f} s {'ahead' if skew > 0 else 'behind'}: footage times are wrong",)
+
+
+def _channels(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return f"channel {shown}" if len(names) == 1 else f"{len(names)} channels ({shown}{', ...' if len(names) > 3 else ''})"
+
+
+def _footage(result: OnvifResult, rules: MonitorConfig) -> tuple[tuple[Recording, ...], tuple[str, ...]]:
+    """Per channel: is footage still being written, and how far back it reaches (evidence police extract).
+
+    Recorders free space a day at a time, so footage less than a day short of the required
+    retention is normal churn, not a fault.
+    """
+    device_now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=result.clock_skew_seconds or 0.0)
+    recordings = []
+    empty, stopped, short = [], [], []
+    oldest_age, shortest = 0.0, float("inf")
+    for found in result.recordings or ():
+        if found.latest is None:
+            empty.append(found.channel)
+            continue
+        age = found.age_seconds(device_now) or 0.0
+        held = found.horizon_days(device_now)
+        recordings.append(Recording(found.channel, found.latest.timestamp() - (result.clock_skew_seconds or 0.0),
+                                    found.earliest.timestamp() if found.earliest else None))
+        if age > rules.recording_stale_after:
+            stopped.append(found.channel)
+            oldest_age = max(oldest_age, age)
+        elif held is not None and rules.retention_days and held + 1 < rules.retention_days:
+            short.append(found.channel)
+            shortest = min(shortest, held)
+    problems = []
+    if empty:
+        problems.append(f"no footage at all on {_channels(empty)}")
+    if stopped:
+        problems.append(f"recording stopped on {_channels(stopped)}: newest footage {oldest_age / 3600:.1f} h old")
+    if short:
+        problems.append(f"only {shortest:.1f} days of footage on {_channels(short)} (required {rules.retention_days:g})")
+    return tuple(recordings), tuple(problems)
+
+
+def onvif(result: OnvifResult, target: Target, rules: MonitorConfig, stream: RtspResult | None = None) -> Observation:
+    """Clock, identity against the inventory, footage, and whether the video stream answers."""
+    if not result.ok:
+        return failed(result, "ONVIF")
+    problems: list[str] = []
+    if result.clock_skew_seconds is not None:
+        problems += _clock(result.clock_skew_seconds, rules.clock_skew_limit)
+    if target.serial and result.identity and result.identity.serial and result.identity.serial != target.serial:
+        problems.append(f"answers with serial {result.identity.serial}, the inventory says {target.serial}: "
+                        "unit swapped or inventory out of date")
+    recordings, footage_problems = _footage(result, rules)
+    problems += footage_problems
+    if stream is not None and not stream.ok:
+        problems.append(f"video stream: {_UNANSWERED.get(stream.status, stream.status.value)}")
+    return _base(result, alive=True, problems=tuple(problems), clock_skew_seconds=result.clock_skew_seconds,
+                 recordings=recordings if result.recordings is not None else None)
+
+
+def snapshot(result: SnapshotResult) -> Observation:
+    """Picture faults (black, frozen, blurred, covered, moved) with the check's own explanation."""
+    if result.status is ProbeStatus.NOT_SUPPORTED:
+        return _base(result, alive=False)  # no snapshot offered: nothing to judge, nothing wrong
+    if not result.ok:
+        return failed(result, "snapshot")
+    findings = result.assessment.findings if result.assessment else []
+    return _base(result, alive=True, problems=tuple(f"picture {f.check}: {f.text}" for f in findings),
+                 image_faults=tuple(f.check for f in findings))

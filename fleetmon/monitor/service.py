@@ -91,6 +91,7 @@ class Monitor:
         self._targets = TargetBuilder(self.config)
         self._pending: list[Transition] = []
         self._flush_lock = asyncio.Lock()
+        self._running: set[asyncio.Task[None]] = set()
 
     # -- composition ------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class Monitor:
         stack.callback(scheduler.shutdown, wait=False)
         follower = asyncio.create_task(self._follow_ownership())
         stack.callback(follower.cancel)
+        stack.push_async_callback(self._cancel_sweeps)  # first on the way out: probes end before their clients
         log.info("monitor %s started: %d devices, probes %s", self.worker_id, len(self.view.statuses),
                  ", ".join(f"{k.name} every {k.schedule.interval:g}s" for k in self.kinds))
 
@@ -165,10 +167,21 @@ class Monitor:
 
     async def _scheduled_sweep(self, kind: ProbeKind) -> None:
         """A sweep cut short by shutdown ends quietly: its probes' results are simply not applied."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         try:
             await self._sweep(kind)
         except asyncio.CancelledError:
             log.debug("%s sweep cancelled by shutdown", kind.name)
+        finally:
+            self._running.discard(task)
+
+    async def _cancel_sweeps(self) -> None:
+        running = list(self._running)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
         statuses, devices = self.view.statuses, self.view.devices

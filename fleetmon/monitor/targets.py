@@ -39,4 +39,5 @@ class TargetBuilder:
             timeout=timeout,
             vendor=firmware_family(device.vendor),
             kind=device.kind.value,
+            serial=device.serial,
         )

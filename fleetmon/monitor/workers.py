@@ -88,6 +88,7 @@ class LeaseOwnership(Ownership):
                 before = self.buckets
                 await asyncio.to_thread(self.renew)
                 if self.buckets != before:
+                    log.info("holding %d of %d buckets (was %d)", len(self.buckets), BUCKETS, len(before))
                     self.on_change.set()
             except Exception:  # the database may be briefly unreachable; leases just lapse
                 log.exception("lease renewal failed")

@@ -66,25 +66,32 @@ class Province:
             return [(r.device_id, r.state) for r in rows]
 
 
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, detail_interval: float) -> Config:
     every = {"interval": INTERVAL, "timeout": 0.3}
+    details = {"interval": detail_interval, "timeout": 5}
+    pictures = {"interval": 4 * detail_interval, "timeout": 5}  # decoding is the costly probe
     return parse_config({
         "data_dir": str(tmp_path),
         "credentials": {"sim": {"username": "admin", "password": "fleetmon-demo",
                                 "snmp": {"version": "2c", "community": "public"}}},
         "default_credentials": "sim",
-        "probes": {"reachability": every, "snmp": every, "onvif": {"interval": 3600, "timeout": 1},
-                   "vendor_http": {"interval": 3600, "timeout": 1}, "snapshot": {"interval": 3600, "timeout": 1},
+        "probes": {"reachability": every, "snmp": every, "onvif": details, "vendor_http": details, "snapshot": pictures,
                    "jitter": 0.3},
     }, "test")
 
 
 @pytest.fixture
-async def province(tmp_path: Path) -> AsyncIterator[Province]:
+def detail_interval() -> float:
+    """ONVIF, snapshots and recorder web APIs: once, at start, unless a test wants them often."""
+    return 3600.0
+
+
+@pytest.fixture
+async def province(tmp_path: Path, detail_interval: float) -> AsyncIterator[Province]:
     web, rtsp, snmp = free_port(), free_port(), free_port()
     inventory = [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp)
                  for d in sample_fleet(50)]
-    settings = config(tmp_path)
+    settings = config(tmp_path, detail_interval)
     engine = open_store(settings.database)
     with engine.begin() as conn:
         apply_plan(conn, plan_import(inventory, {}), "test")
@@ -142,3 +149,25 @@ async def test_one_percent_packet_loss_for_an_hour_of_sweeps_downs_nothing(provi
     changed = [(d, s) for d, s in await province.logged() if s != "up"]
     assert changed == []
     assert all(province.state(i) is Health.UP for i in everyone)
+
+
+class TestFaultsInWords:
+    @pytest.fixture
+    def detail_interval(self) -> float:
+        return 1.0
+
+    async def test_recorder_and_camera_faults_degrade_them_with_reasons_a_technician_reads(self, province: Province) -> None:
+        nvrs, cameras = province.ids(DeviceKind.NVR), province.ids(DeviceKind.CAMERA)
+        faults = {nvrs[0]: (Fault.DISK_FAILED, "failed"), nvrs[1]: (Fault.RECORDING_STOPPED, "recording stopped"),
+                  cameras[5]: (Fault.CLOCK_SKEW, "s ahead: footage times are wrong"), cameras[6]: (Fault.WRONG_PASSWORD, "password"),
+                  cameras[7]: (Fault.SNAPSHOT_BLACK, "picture")}
+        for device, (fault, _) in faults.items():
+            province.control.apply(FaultSpec(fault, device=device))
+
+        def reported() -> bool:
+            return all(province.state(d) is Health.DEGRADED and words in "; ".join(province.monitor.view.statuses[d].reasons)
+                       for d, (_, words) in faults.items())
+
+        await wait_for(reported, 30)
+        healthy = [d for d in cameras[10:20] if province.state(d) is not Health.UP]
+        assert healthy == []

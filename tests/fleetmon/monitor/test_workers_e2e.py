@@ -80,6 +80,11 @@ async def test_killed_workers_devices_are_taken_over_and_never_probed_twice(
             stdout=subprocess.DEVNULL, stderr=logs[name].open("w"),
         )
     try:
+        for name, log in logs.items():  # a worker loads its probes' clients (WSDLs...) before it joins
+            deadline = time.monotonic() + 60
+            while f"monitor {name} started" not in log.read_text(errors="replace"):
+                assert workers[name].poll() is None and time.monotonic() < deadline, f"{name} did not start"
+                await asyncio.sleep(0.2)
         await asyncio.sleep(4 * INTERVAL)  # leases settle: the first worker drains to a third
         before_kill = time.time()
         victim = {device for device, start, _ in probes_in(logs["w1"]) if start > before_kill - INTERVAL}
