@@ -38,7 +38,7 @@ from probes.snmp_oids import (HR_DEVICE_COLUMNS, HR_DEVICE_DESCR, HR_DEVICE_DISK
                               IF_OPER_STATES, IF_OUT_ERRORS, IF_SOFTWARE_LOOPBACK, IF_TYPE, SCALARS, SYS_DESCR,
                               SYS_OBJECT_ID, SYS_UPTIME, VOLUME_TYPES, DiskTable, VendorMibs, vendor_mibs)
 from probes.target import Target
-from probes.vendor_http import FULL_BELOW_FREE_RATIO, Disk
+from probes.vendor_http import FULL_BELOW_FREE_RATIO, Disk, DiskState
 
 VOLUME_FULL_PERCENT = 95.0
 CLOCK_SKEW_LIMIT_SECONDS = 120.0
@@ -280,7 +280,7 @@ def _volumes(values: Values) -> list[Volume]:
     return volumes
 
 
-def _state_of(state: str, capacity: int | None, free: int | None) -> str:
+def _state_of(state: DiskState, capacity: int | None, free: int | None) -> DiskState:
     if state == "ok" and capacity and free is not None and free < capacity * FULL_BELOW_FREE_RATIO:
         return "full"
     return state

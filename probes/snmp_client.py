@@ -53,7 +53,7 @@ RECEIVE_BUFFER = 4 << 20
 RESENDS = 2  # copies after the first, spread over the deadline
 TOO_BIG = 1
 ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr"}
-USM_REPORTS = {
+USM_REPORTS: dict[ber.Oid, str] = {
     (1, 3, 6, 1, 6, 3, 15, 1, 1, 1, 0): "unsupported security level",
     (1, 3, 6, 1, 6, 3, 15, 1, 1, 2, 0): "not in time window",
     (1, 3, 6, 1, 6, 3, 15, 1, 1, 3, 0): "unknown user name",
@@ -174,11 +174,11 @@ class _EngineState:
 
     engine_id: bytes
     boots: int
-    time: int
+    engine_time: int
     learnt: float = field(default_factory=time.monotonic)
 
     def clock(self) -> tuple[int, int]:
-        return self.boots, self.time + int(time.monotonic() - self.learnt)
+        return self.boots, self.engine_time + int(time.monotonic() - self.learnt)
 
 
 def _address(host: str, port: int) -> Address | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import cast, get_args
+from typing import get_args
 
 import yaml
 
@@ -104,7 +104,7 @@ def _states(raw: dict[object, list[str]]) -> StateTable:
     for code, (state, word) in raw.items():
         if state not in DISK_STATES:
             raise ValueError(f"vendor_mibs.yaml: unknown disk state {state!r} for code {code!r}")
-        table[str(code).lower()] = (cast(DiskState, state), str(word))
+        table[str(code).lower()] = (state, str(word))
     return table
 
 
