@@ -2,8 +2,9 @@
 `fleetmon run`'s composition (`serve`) monitoring it, and a real Prometheus scraping /metrics
 with fleetmon's rules loaded.
 
-The simulator and the monitor share one event loop on a background thread; the tests talk to
-Prometheus over its HTTP API like Grafana does.
+The simulator and the monitor run on event loops of their own, on background threads (a busy
+simulator must not delay the monitor's probes into timeouts); the tests talk to Prometheus over
+its HTTP API like Grafana does.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from simulator.runner import default_services, start_fleet
 from tests.peers import free_port, need_binary
 
 RULES = Path(__file__).resolve().parents[2] / "exporters" / "rules" / "fleetmon.rules.yml"
-INTERVAL = 2.0
+INTERVAL = 4.0
 
 
 @dataclass
@@ -63,12 +64,20 @@ class LiveStack:
 
 
 def fleetmon_config(folder: Path, metrics_port: int) -> Path:
+    """Liveness every 4 s; the heavier probes (ONVIF, snapshots) less often, so a loaded test
+    machine never times out a healthy simulated device."""
     path = folder / "fleetmon.yaml"
-    fast = {"interval": INTERVAL, "timeout": 0.5}
     path.write_text(yaml.safe_dump({
         "database_url": f"sqlite:///{folder / 'fleetmon.db'}",
         "metrics": {"host": "127.0.0.1", "port": metrics_port},
-        "probes": {kind: fast for kind in ("reachability", "snmp", "onvif", "vendor_http", "snapshot")} | {"jitter": 0.25},
+        "probes": {
+            "reachability": {"interval": INTERVAL, "timeout": 1.5},
+            "snmp": {"interval": INTERVAL, "timeout": 2.5},
+            "vendor_http": {"interval": INTERVAL, "timeout": 2.5},
+            "onvif": {"interval": 2 * INTERVAL, "timeout": 3.0},
+            "snapshot": {"interval": 4 * INTERVAL, "timeout": 3.0},
+            "jitter": 0.2,
+        },
         "credentials": {"sim": {"username": DEMO_USERNAME, "password": DEMO_PASSWORD.get_secret_value(),
                                 "snmp": {"version": "2c", "community": "public"}}},
         "default_credentials": "sim",
@@ -83,16 +92,16 @@ def on_free_ports(inventory: list[Device]) -> list[Device]:
 
 
 def prometheus_config(folder: Path, metrics_url: str) -> Path:
-    """Prometheus scraping every second, with fleetmon's rules evaluated every second too
+    """Prometheus scraping every 2 s, with fleetmon's rules evaluated every second
     (the shipped 5-minute group interval would not evaluate once in a test)."""
     rules = folder / "fleetmon.rules.yml"
     rules.write_text(re.sub(r"interval: 5m", "interval: 1s", RULES.read_text(encoding="utf-8")), encoding="utf-8")
     target = metrics_url.removeprefix("http://").removesuffix("/metrics")
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": "2s", "evaluation_interval": "1s"},
         "rule_files": [rules.name],
-        "scrape_configs": [{"job_name": "fleetmon", "scrape_timeout": "1s", "static_configs": [{"targets": [target]}]}],
+        "scrape_configs": [{"job_name": "fleetmon", "scrape_timeout": "2s", "static_configs": [{"targets": [target]}]}],
     }), encoding="utf-8")
     return path
 
@@ -129,24 +138,29 @@ def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expe
     engine.dispose()
     config_path = fleetmon_config(tmp, free_port())
     app = AppContext(config_path)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    started = threading.Event()
+    stop_simulator, stop_monitor = threading.Event(), asyncio.Event()
+    simulator_ready = threading.Event()
 
-    async def run() -> None:
+    async def simulate() -> None:
         async with AsyncExitStack() as stack:
             await start_fleet(stack, Fleet.from_inventory(inventory), control_port=free_port(), faults=faults,
                               services=default_services())
-            started.set()
-            await serve(app.config, app, "e2e", stop)
+            simulator_ready.set()
+            await asyncio.to_thread(stop_simulator.wait)
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
-    thread.start()
+    monitor_loop = asyncio.new_event_loop()
+    threads = [threading.Thread(target=asyncio.run, args=(simulate(),), daemon=True),
+               threading.Thread(target=monitor_loop.run_until_complete, args=(serve(app.config, app, "e2e", stop_monitor),),
+                                daemon=True)]
+    threads[0].start()
+    assert simulator_ready.wait(30), "the simulator did not start"
+    threads[1].start()
     process = None
     try:
-        assert started.wait(30), "the simulator did not start"
         metrics_url = f"http://127.0.0.1:{app.config.metrics.port}/metrics"
-        wait_for("fleetmon to settle on the injected faults", lambda: settled(metrics_url, expect_down), 60)
+        for _ in range(2):  # settled, and still so a sweep later
+            wait_for("fleetmon to settle on the injected faults", lambda: settled(metrics_url, expect_down), 60)
+            time.sleep(INTERVAL)
         web_port = free_port()
         prometheus_yml = prometheus_config(tmp, metrics_url)
         process = subprocess.Popen(
@@ -166,6 +180,8 @@ def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expe
         if process is not None:
             process.terminate()
             process.wait(30)
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
+        monitor_loop.call_soon_threadsafe(stop_monitor.set)
+        threads[1].join(30)
+        stop_simulator.set()
+        threads[0].join(30)
         shutil.rmtree(tmp / "tsdb", ignore_errors=True)
