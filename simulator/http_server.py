@@ -55,20 +55,13 @@ class NoDeviceHere(web.HTTPNotFound):
     """A request reached an address no emulated device has."""
 
 
-_DEVICE = "fleetmon.device"
-
-
 def device_of(request: web.Request) -> EmulatedDevice:
     """The device whose address the request was sent to (the socket's local address)."""
-    found: EmulatedDevice | None = request.get(_DEVICE)
-    if found is not None:
-        return found
     transport = request.transport
     local = transport.get_extra_info("sockname") if transport is not None else None
     found = request.app[FLEET].at(local[0]) if local else None
     if found is None:
         raise NoDeviceHere(text=f"no emulated device at {local[0] if local else '?'}\n")
-    request[_DEVICE] = found
     return found
 
 
