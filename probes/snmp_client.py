@@ -35,7 +35,6 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import cast
 
 from probes import ber
 from probes.result import ProbeStatus
@@ -50,6 +49,7 @@ GET, GETNEXT, RESPONSE, GETBULK = 0xA0, 0xA1, 0xA2, 0xA5
 V2C = 1
 MAX_MESSAGE = 65507
 RECEIVE_BUFFER = 4 << 20
+READS_PER_WAKEUP = 256  # drain in batches without starving other callbacks
 RESENDS = 2  # copies after the first, spread over the deadline
 TOO_BIG = 1
 ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr"}
@@ -132,18 +132,29 @@ class _Pending:
     garbled: bool = False
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    """One UDP socket with its requests in flight, keyed by id."""
+class _Endpoint:
+    """One non-blocking UDP socket with its requests in flight, keyed by id.
 
-    def __init__(self, in_flight: int) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
+    The socket is drained in batches on each wake-up (asyncio's datagram transport reads one
+    datagram per loop iteration), so a flooding device cannot fill the buffer and crowd out
+    the replies its neighbours are waiting for.
+    """
+
+    def __init__(self, family: int, in_flight: int) -> None:
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            self.sock.setblocking(False)
+            self.sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        except OSError:
+            self.sock.close()
+            raise
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(self.sock.fileno(), self._on_readable)
         self.pending: dict[int, _Pending] = {}
         self.by_address: dict[Address, _Pending] = {}
         self.slots = asyncio.Semaphore(in_flight)
         self._ids = itertools.count(random.randrange(1, 1 << 30))
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def new_id(self) -> int:
         while True:
@@ -151,8 +162,26 @@ class _Endpoint(asyncio.DatagramProtocol):
             if request_id and request_id not in self.pending:
                 return request_id
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        source = (str(addr[0]), int(addr[1]))
+    def send(self, message: bytes, address: Address) -> None:
+        if self.sock.fileno() < 0:
+            return
+        try:
+            self.sock.sendto(message, address)
+        except OSError as exc:  # a full buffer or no route: the datagram is lost, as UDP loses it
+            log.debug("snmp sendto %s: %s", address[0], exc)
+
+    def _on_readable(self) -> None:
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data, addr = self.sock.recvfrom(MAX_MESSAGE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error queued on the socket
+                log.debug("snmp recvfrom: %s", exc)
+                continue
+            self.datagram_received(data, (str(addr[0]), int(addr[1])))
+
+    def datagram_received(self, data: bytes, source: Address) -> None:
         key = demux_key(data)
         pending = self.pending.get(key) if key is not None else None
         if pending is None or pending.address != source:
@@ -164,8 +193,10 @@ class _Endpoint(asyncio.DatagramProtocol):
         if not pending.future.done():
             pending.future.set_result(data)
 
-    def error_received(self, exc: Exception) -> None:
-        log.debug("snmp socket: %s", exc)
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
 
 
 @dataclass(slots=True)
@@ -196,7 +227,6 @@ class SnmpClient:
     in_flight_per_socket: int = 128
     engines: int = 100_000
     _pools: dict[int, list[_Endpoint]] = field(default_factory=dict, repr=False)
-    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _turn: itertools.count[int] = field(default_factory=itertools.count, repr=False)
     _engines: OrderedDict[Address, _EngineState] = field(default_factory=OrderedDict, repr=False)
 
@@ -204,39 +234,27 @@ class SnmpClient:
     async def start(cls, stack: AsyncExitStack, *, sockets: int = 4, in_flight_per_socket: int = 128,
                     engines: int = 100_000) -> SnmpClient:
         client = cls(sockets, in_flight_per_socket, engines)
-        await client._pool(socket.AF_INET)
+        client._pool(socket.AF_INET)
         stack.callback(client.close)
         return client
 
     def close(self) -> None:
         for pool in self._pools.values():
             for endpoint in pool:
-                if endpoint.transport is not None:
-                    endpoint.transport.close()
+                endpoint.close()
         self._pools.clear()
 
-    async def _pool(self, family: int) -> list[_Endpoint]:
+    def _pool(self, family: int) -> list[_Endpoint]:
         """The sockets of one address family, opened on first use (IPv6 only when a device has it)."""
         pool = self._pools.get(family)
-        if pool is not None:
-            return pool
-        async with self._opening:
-            if family not in self._pools:
-                loop = asyncio.get_running_loop()
-                opened = []
-                for _ in range(self.sockets):
-                    sock = socket.socket(family, socket.SOCK_DGRAM)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-                    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
-                    _, endpoint = await loop.create_datagram_endpoint(lambda: _Endpoint(self.in_flight_per_socket), sock=sock)
-                    opened.append(endpoint)
-                self._pools[family] = opened
-        return self._pools[family]
+        if pool is None:
+            pool = self._pools[family] = [_Endpoint(family, self.in_flight_per_socket) for _ in range(self.sockets)]
+        return pool
 
     async def exchange(self, address: Address, build: Callable[[int], bytes], timeout: float) -> bytes | Failure:
         """Send `build(id)` to `address` (re-sent within `timeout`) and return the reply matched by id."""
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        pool = await self._pool(family)
+        pool = self._pool(family)
         endpoint = pool[next(self._turn) % len(pool)]
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -251,8 +269,7 @@ class SnmpClient:
             endpoint.by_address[address] = pending
 
             def send() -> None:
-                if endpoint.transport is not None and not endpoint.transport.is_closing():
-                    endpoint.transport.sendto(message, address)
+                endpoint.send(message, address)
 
             def expire() -> None:
                 if not pending.future.done():

@@ -276,9 +276,8 @@ async def test_one_request_per_device_per_sweep(agent: SnmpAgent, client: SnmpCl
     """Scalars and every table ride in one GETBULK when the inventory names the brand (an OEM's too)."""
     sent: list[bytes] = []
     for endpoint in client._pools[socket.AF_INET]:
-        assert endpoint.transport is not None
-        original = endpoint.transport.sendto
-        endpoint.transport.sendto = lambda data, addr, send=original: (sent.append(data), send(data, addr))[1]  # type: ignore[method-assign, misc]
+        original = endpoint.send
+        endpoint.send = lambda data, addr, send=original: (sent.append(data), send(data, addr))[1]  # type: ignore[method-assign]
     result = await probe(agent, client, device_id, vendor=brand)
     assert result.ok and result.interfaces and result.uptime_seconds
     assert len(sent) == 1
