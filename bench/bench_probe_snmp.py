@@ -176,9 +176,13 @@ def section(args: argparse.Namespace, rows: list[tuple[str, str, str]], swept: l
              f"{args.probes:,} distinct devices per row, 256 in flight, median of {args.repeat} runs.", "",
              "| what | CPU per probe (ms) | answered |", "|---|---|---|"]
     lines += [f"| {label} | {ms} | {answered} |" for label, ms, answered in rows]
-    peers = {label: float(ms) for label, ms, _ in rows if label.startswith("pysnmp")}
-    lines += ["", "Same request (GET of 4 scalars, v2c), fleetmon's client against pysnmp measured in the same run: "
-              + ", ".join(f"{label.split(' hlapi')[0]} {ms / ours:.1f}× fleetmon's CPU" for label, ms in peers.items()) + ".",
+    cost = {label: float(ms) for label, ms, _ in rows}
+    v2c = [label for label in cost if label.startswith("pysnmp") and label.endswith(", v2c")]
+    v3_ours, v3_peer = rows[4][0], rows[-1][0]
+    lines += ["", "Ratios from the same run. Same request (GET of 4 scalars, v2c): "
+              + ", ".join(f"{label.split(' hlapi')[0]} costs {cost[label] / ours:.1f}× fleetmon's CPU" for label in v2c)
+              + f". SNMPv3 authPriv, engines known: pysnmp's GET of 4 scalars costs {cost[v3_peer] / cost[v3_ours]:.1f}× "
+              "fleetmon's whole camera probe (scalars and port table in one GETBULK).",
               "", f"Sweeps (v2c, every kind, `probe_snmp` as the monitor calls it, {args.concurrency} in flight, 3 s timeout; "
               "both processes share the 2 cores):", "",
               "| devices | wall (s) | devices/s | fleetmon CPU (s) | simulator CPU (s) | answered |", "|---|---|---|---|---|---|"]
