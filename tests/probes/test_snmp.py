@@ -281,3 +281,13 @@ async def test_one_request_per_device_per_sweep(agent: SnmpAgent, client: SnmpCl
     result = await probe(agent, client, device_id, vendor=brand)
     assert result.ok and result.interfaces and result.uptime_seconds
     assert len(sent) == 1
+
+
+async def test_v3_engine_cache_is_bounded(agent: SnmpAgent) -> None:
+    """Per-agent state stays within its limit; an evicted agent is discovered again, not refused."""
+    async with AsyncExitStack() as stack:
+        small = await SnmpClient.start(stack, engines=2)
+        for _ in range(2):
+            results = [await probe(agent, small, device_id, snmp=V3_PRIV) for device_id in HOSTS]
+            assert all(r.ok for r in results), [r.error for r in results]
+            assert len(small._engines) == 2
