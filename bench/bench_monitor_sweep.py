@@ -1,11 +1,12 @@
 """A full sweep of the monitor over fleets of growing size: wall time, CPU, memory.
 
-The fleet is played by `fleetmon simulate` (or, with --listener, by a bare TCP listener
-process) on the sample fleet's loopback addresses; this process runs the monitor's real sweep
-code path (`run_sweep` -> probe -> observation -> state machine) with no spread, as fast as
-the concurrency allows.
+The fleet is played by `fleetmon simulate` in its own process (the second core), on the sample
+fleet's loopback addresses; this process runs the monitor's real sweep code path (`build_kinds`
+-> `run_sweep` -> probe -> observation -> state machine) with no spread, as fast as the
+concurrency allows. The simulator's own CPU over the same sweep is the peer figure: how much of
+the machine answering cost, against what asking cost.
 
-    python bench/bench_monitor_sweep.py --sizes 1000,10000,50000,136000 --kinds reachability
+    python bench/bench_monitor_sweep.py --sizes 1000,10000,50000,136000 --kinds reachability,snmp,onvif
 """
 
 from __future__ import annotations
@@ -13,40 +14,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import multiprocessing
 import os
 import resource
-import socket
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from contextlib import AsyncExitStack
+from pathlib import Path
 
-from fleetmon.config import Config
+import httpx
+
+from fleetmon.config import Config, parse_config
 from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import DeviceStatus, Observation
 from fleetmon.inventory.model import Device
-from fleetmon.inventory.sample import SAMPLE_PORTS, sample_fleet
+from fleetmon.inventory.sample import sample_fleet
+from fleetmon.inventory.sheets import write_sheet
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.sweep import SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import SweepStats
+from fleetmon.store.inventory import device_dicts
 from probes.registry import ProbeClients
 
-
-def _listener(ports: list[int], ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
-    """Accept on every address of 127/8 and close: a device that answers its service ports."""
-
-    async def serve() -> None:
-        servers = []
-        for port in ports:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("0.0.0.0", port))
-            servers.append(await asyncio.start_server(lambda r, w: w.close(), sock=sock, backlog=4096))
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
+CONTROL_PORT = 16190
 
 
 def _cpu() -> float:
@@ -54,60 +47,102 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int) -> dict[str, float]:
-    config = Config()
+def _process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _config() -> Config:
+    return parse_config({
+        "credentials": {"demo": {"username": "admin", "password": "fleetmon-demo",
+                                 "snmp": {"version": "2c", "community": "public"}}},
+        "default_credentials": "demo",
+    }, "bench")
+
+
+def start_simulator(fleet: list[Device], folder: Path) -> subprocess.Popen[bytes]:
+    sheet = folder / "fleet.csv"
+    write_sheet(sheet, device_dicts(fleet))
+    child = subprocess.Popen([sys.executable, "-m", "fleetmon", "simulate", "--inventory", str(sheet),
+                              "--control-port", str(CONTROL_PORT)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{CONTROL_PORT}/devices/{fleet[0].id}", timeout=5).status_code == 200:
+                return child
+        except httpx.TransportError:
+            time.sleep(0.5)
+    child.kill()
+    raise SystemExit("the simulator did not start")
+
+
+async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int, simulator: int) -> tuple[dict[str, dict[str, float]], float]:
+    config = _config()
     statuses = {d.id: DeviceStatus() for d in fleet}
     policy = Policy()
-    figures: dict[str, float] = {}
+    figures: dict[str, dict[str, float]] = {}
     async with AsyncExitStack() as stack:
         clients = await ProbeClients.start(stack)
         builder = TargetBuilder(config)
         for kind in (k for k in build_kinds(config, clients) if k.name in kinds):
-            targets = [builder.target(d, kind.schedule.timeout) for d in fleet if kind.applies(d)]
+            devices = {d.id: d for d in fleet if kind.applies(d)}
+            targets = [builder.target(d, kind.schedule.timeout) for d in devices.values()]
 
-            def observe(obs: Observation, kind_liveness=kind.liveness) -> None:  # type: ignore[no-untyped-def]
-                apply(statuses[obs.device_id], obs, policy, liveness=True)
+            def observe(obs: Observation, liveness=kind.liveness) -> None:  # type: ignore[no-untyped-def]
+                apply(statuses[obs.device_id], obs, policy, liveness=liveness(devices[obs.device_id]))
 
             stats = SweepStats(kind.name, kind.schedule.interval)
-            cpu, wall = _cpu(), time.perf_counter()
-            await run_sweep(SweepPlan(kind.name, kind.run, 0.0, concurrency), targets, observe, stats)
-            figures[f"{kind.name}_wall"] = time.perf_counter() - wall
-            figures[f"{kind.name}_cpu"] = _cpu() - cpu
-            figures[f"{kind.name}_devices"] = len(targets)
-            failed = sum(1 for s in statuses.values() if s.probes.get(kind.name) and s.probes[kind.name].last_status != "ok")
-            figures[f"{kind.name}_failed"] = failed
-    return figures
+            gc.collect()
+            cpu, peer, wall = _cpu(), _process_cpu(simulator), time.perf_counter()
+            await run_sweep(SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency), targets, observe, stats)
+            figures[kind.name] = {
+                "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, "peer": _process_cpu(simulator) - peer,
+                "devices": len(targets),
+                "failed": sum(1 for i in devices if statuses[i].probes[kind.name].last_status != "ok"),
+            }
+    # At rest: what the monitor keeps per device between sweeps, once every kind has run.
+    gc.collect()
+    tracemalloc.start()
+    kept = {d.id: DeviceStatus() for d in fleet}
+    for device_id, status in statuses.items():
+        for obs_kind in status.probes:
+            kept[device_id].probes[obs_kind] = type(status.probes[obs_kind])(**{
+                f: getattr(status.probes[obs_kind], f) for f in status.probes[obs_kind].__slots__})  # type: ignore[attr-defined]
+    at_rest = tracemalloc.get_traced_memory()[0] / len(fleet)
+    tracemalloc.stop()
+    return figures, at_rest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,50000,136000")
-    parser.add_argument("--kinds", default="reachability")
+    parser.add_argument("--kinds", default="reachability,snmp,onvif")
     parser.add_argument("--concurrency", type=int, default=1000)
     args = parser.parse_args()
-    ready = multiprocessing.Event()
-    ports = sorted({SAMPLE_PORTS["onvif_port"], SAMPLE_PORTS["rtsp_port"]})
-    listener = multiprocessing.Process(target=_listener, args=(ports, ready), daemon=True)
-    listener.start()
-    ready.wait(10)
     kinds = args.kinds.split(",")
     print(f"machine: {os.cpu_count()} cores; kinds {kinds}; concurrency {args.concurrency}\n")
-    print("| devices | kind | probed | wall (s) | CPU (s) | CPU per device (ms) | failed | memory at rest per device (B) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) | ratio fleetmon/simulator | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rest = []
     for size in (int(s) for s in args.sizes.split(",")):
-        gc.collect()
-        tracemalloc.start()
         fleet = sample_fleet(size)
-        statuses = {d.id: DeviceStatus() for d in fleet}
-        at_rest = tracemalloc.get_traced_memory()[0] / len(fleet)
-        tracemalloc.stop()
-        del statuses
-        figures = asyncio.run(sweep_once(fleet, kinds, args.concurrency))
+        with tempfile.TemporaryDirectory() as folder:
+            simulator = start_simulator(fleet, Path(folder))
+            try:
+                figures, at_rest = asyncio.run(sweep_once(fleet, kinds, args.concurrency, simulator.pid))
+            finally:
+                simulator.terminate()
+                simulator.wait()
         for kind in kinds:
-            n = figures[f"{kind}_devices"]
-            print(f"| {len(fleet):,} | {kind} | {n:,.0f} | {figures[f'{kind}_wall']:.1f} | {figures[f'{kind}_cpu']:.1f} | "
-                  f"{1000 * figures[f'{kind}_cpu'] / max(n, 1):.3f} | {figures[f'{kind}_failed']:.0f} | {at_rest:,.0f} |")
-    listener.terminate()
+            f = figures[kind]
+            print(f"| {len(fleet):,} | {kind} | {f['devices']:,.0f} | {f['wall']:.1f} | {f['cpu']:.1f} | "
+                  f"{1000 * f['cpu'] / max(f['devices'], 1):.3f} | {f['peer']:.1f} | {f['cpu'] / max(f['peer'], 1e-9):.2f} | {f['failed']:.0f} |")
+        total_wall = sum(figures[k]["wall"] for k in kinds)
+        rest.append((len(fleet), total_wall, at_rest, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    print("\n| devices | full sweep wall (s) | health state at rest per device (B) | peak RSS so far (MiB) |")
+    print("|---|---|---|---|")
+    for size, wall, at_rest, rss in rest:
+        print(f"| {size:,} | {wall:.1f} | {at_rest:,.0f} | {rss:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -154,14 +154,18 @@ class CredentialProfile(_Model):
 class ProbeSchedule(_Model):
     interval: Seconds
     timeout: Seconds
+    # In flight at once for this probe (default: probes.concurrency). CPU-heavy probes (ONVIF's
+    # SOAP, snapshot decoding) gain nothing from more than the CPU can serve: the extra wait in
+    # the event loop's queue and run into their timeouts.
+    concurrency: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class ProbesConfig(_Model):
     reachability: ProbeSchedule = ProbeSchedule(interval=60, timeout=2)
     snmp: ProbeSchedule = ProbeSchedule(interval=60, timeout=3)
-    onvif: ProbeSchedule = ProbeSchedule(interval=300, timeout=5)
+    onvif: ProbeSchedule = ProbeSchedule(interval=300, timeout=5, concurrency=16)
     vendor_http: ProbeSchedule = ProbeSchedule(interval=300, timeout=5)
-    snapshot: ProbeSchedule = ProbeSchedule(interval=1200, timeout=10)
+    snapshot: ProbeSchedule = ProbeSchedule(interval=1200, timeout=10, concurrency=16)
     concurrency: int = Field(default=500, ge=1, le=100_000)
     jitter: float = Field(default=0.9, ge=0, le=1)  # share of the interval probes are spread over
 

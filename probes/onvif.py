@@ -85,11 +85,13 @@ async def _profiles(session: DeviceSession) -> list[MediaProfile]:
     return profiles
 
 
-async def _explore(session: DeviceSession, result: OnvifResult) -> None:
+async def _explore(session: DeviceSession, result: OnvifResult, media: bool) -> None:
     result.clock_skew_seconds = await session.read_clock()
     result.identity = await identity_of(session)
+    if not media and session.target.kind == "camera":
+        return
     await session.discover_services()
-    if "media" in session.xaddrs:
+    if media and "media" in session.xaddrs:
         result.profiles = await _profiles(session)
     if "search" in session.xaddrs:
         try:
@@ -99,13 +101,17 @@ async def _explore(session: DeviceSession, result: OnvifResult) -> None:
                 raise
 
 
-async def probe_onvif(target: Target, clients: OnvifClients) -> OnvifResult:
-    """Everything above about one device, within `target.timeout`; never raises for a device's fault."""
+async def probe_onvif(target: Target, clients: OnvifClients, *, media: bool = True) -> OnvifResult:
+    """Everything above about one device, within `target.timeout`; never raises for a device's fault.
+
+    `media=False` skips the profiles and their stream and snapshot addresses (five of a camera's
+    eight calls) for a caller that already knows them: a sweep asks a camera its clock and identity.
+    """
     started = time.perf_counter()
     result = OnvifResult(device_id=target.device_id, probe="onvif", status=ProbeStatus.OK, duration_seconds=0.0)
     try:
         async with asyncio.timeout(target.timeout):
-            await _explore(DeviceSession(clients, target), result)
+            await _explore(DeviceSession(clients, target), result, media)
     except TimeoutError:
         result.status, result.error = ProbeStatus.TIMEOUT, f"no complete answer within {target.timeout:g} s"
     except OnvifCallError as exc:

@@ -7,6 +7,7 @@ usually have nothing else to ask.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +20,15 @@ from fleetmon.monitor import observe
 from fleetmon.monitor.service import ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
 from probes.image_quality import ImageFingerprint
-from probes.onvif import OnvifResult
+from probes.onvif import OnvifResult, probe_onvif
 from probes.registry import PROBES, ProbeClients
+from probes.result import ProbeStatus
 from probes.rtsp import probe_rtsp
 from probes.snapshot import probe_snapshot
 from probes.target import Target
 from probes.vendor_http import STORAGE_APIS
+
+MIN_RTSP_SECONDS = 0.5  # below this, the stream check waits for the next sweep
 
 DEFAULT_PROTOCOLS: dict[DeviceKind, tuple[Protocol, ...]] = {
     DeviceKind.CAMERA: (Protocol.ONVIF,),
@@ -86,6 +90,10 @@ class CameraMemory:
     previous: dict[str, ImageFingerprint] = field(default_factory=dict)
     reference: dict[str, ImageFingerprint] = field(default_factory=dict)
 
+    def forget(self, device_id: str) -> None:
+        self.snapshot_uris.pop(device_id, None)
+        self.stream_uris.pop(device_id, None)
+
     def learn(self, result: OnvifResult) -> None:
         profile = next((p for p in result.profiles if p.snapshot_uri or p.stream_uri), None)
         if profile is None:
@@ -100,12 +108,13 @@ def onvif_runner(clients: ProbeClients, config: Config, memory: CameraMemory) ->
     """ONVIF details, then an RTSP OPTIONS/DESCRIBE on the stream it names: is there video at all."""
 
     async def run(target: Target) -> Observation:
-        result = await PROBES["onvif"](target, clients)
-        assert isinstance(result, OnvifResult)
+        known = target.device_id in memory.stream_uris
+        result = await probe_onvif(target, clients.onvif, media=not known)
         memory.learn(result)
         stream = None
-        if result.ok and target.device_id in memory.stream_uris:
-            stream = await probe_rtsp(target, memory.stream_uris[target.device_id])
+        left = target.timeout - result.duration_seconds  # one timeout for both: the sweep's bound
+        if result.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
+            stream = await probe_rtsp(dataclasses.replace(target, timeout=left), memory.stream_uris[target.device_id])
         return observe.onvif(result, target, config.monitor, stream)
 
     return run
@@ -115,11 +124,11 @@ def snapshot_runner(clients: ProbeClients, memory: CameraMemory) -> ProbeRunner:
     async def run(target: Target) -> Observation:
         device = target.device_id
         if device not in memory.snapshot_uris:  # not learnt from an ONVIF sweep yet (just started)
-            learnt = await PROBES["onvif"](target, clients)
-            assert isinstance(learnt, OnvifResult)
-            memory.learn(learnt)
+            memory.learn(await probe_onvif(target, clients.onvif))
         result = await probe_snapshot(target, clients.http, memory.snapshot_uris.get(device),
                                       memory.previous.get(device), memory.reference.get(device))
+        if result.status is ProbeStatus.PROTOCOL_ERROR:  # the address may have changed: ask ONVIF again
+            memory.forget(device)
         if result.fingerprint is not None:
             memory.previous[device] = result.fingerprint
             memory.reference.setdefault(device, result.fingerprint)

@@ -189,7 +189,7 @@ class Monitor:
         targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen if i in devices and kind.applies(devices[i])]
         if spread is None:
             spread = kind.schedule.interval * self.config.probes.jitter
-        plan = SweepPlan(kind.name, kind.run, spread, self.config.probes.concurrency)
+        plan = SweepPlan(kind.name, kind.run, spread, kind.schedule.concurrency or self.config.probes.concurrency)
 
         def observe(obs: Observation) -> None:
             status = statuses.get(obs.device_id)
