@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -29,29 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr  # noqa: E402
 
-from bench.bench_simulator_onvif import PASSWORD, USER, free_port  # noqa: E402
+from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process  # noqa: E402
 from probes.onvif import probe_onvif  # noqa: E402
 from probes.onvif_client import KEEPALIVE_SECONDS, OnvifClients  # noqa: E402
 from probes.target import Credentials, Target  # noqa: E402
 
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
-
-
-def serve(cameras: int, port: int) -> None:
-    import dataclasses
-
-    from fleetmon.inventory.sample import sample_fleet
-    from simulator.fleet import Fleet
-    from simulator.http_server import start_http
-
-    async def main() -> None:
-        fleet = Fleet.from_inventory(dataclasses.replace(d, onvif_port=port, http_port=port)
-                                     for d in sample_fleet(cameras))
-        await start_http(fleet, port)
-        print(json.dumps([e.device.host for e in fleet.devices.values() if e.device.kind.value == "camera"]), flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 async def fleetmon_probe(clients: OnvifClients, host: str, port: int) -> bool:
@@ -118,26 +99,15 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--in-flight", type=int, default=64)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.cameras, args.serve)
-        return
-    port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--cameras", str(args.cameras)],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        hosts = json.loads(process.stdout.readline())
+    with simulator_process(args.cameras) as (_, port, info):
+        hosts = info["cameras"]
         results = {}
         for kind in ("fleetmon", "onvif-zeep-async"):
             runs = [asyncio.run(run(kind, hosts, port, args.in_flight, traced=False)) for _ in range(args.repeat)]
             memory = asyncio.run(run(kind, hosts, port, args.in_flight, traced=True))
             results[kind] = {"cpu": statistics.median(r["cpu_per_probe"] for r in runs),
                              "ok": min(r["ok"] for r in runs), **memory}
-    finally:
-        process.terminate()
-        process.wait()
     print(f"{len(hosts):,} cameras, 8 ONVIF calls each, {args.in_flight} probes in flight, "
           f"{args.repeat} sweeps, medians\n")
     print("| client | CPU per probe | CPU per call | traced peak per probe in flight | kept per device after the sweep | probes ok |")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -27,7 +28,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -112,7 +115,9 @@ def serve(cameras: int, port: int) -> None:
         fleet = Fleet.from_inventory(inventory)
         await start_http(fleet, port)
         hosts = [e.device.host for e in fleet.devices.values() if e.device.kind.value in ("camera", "nvr")]
-        print(json.dumps({"devices": len(fleet.devices), "rss_before": before, "hosts": hosts}), flush=True)
+        camera_hosts = [e.device.host for e in fleet.devices.values() if e.device.kind.value == "camera"]
+        print(json.dumps({"devices": len(fleet.devices), "rss_before": before, "hosts": hosts, "cameras": camera_hosts}),
+              flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -144,6 +149,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def simulator_process(cameras: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """The sample fleet served by `serve` in a child process: (its pid, the web port, what it printed)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--cameras", str(cameras)],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.pid, port, json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", type=int, default=14_053)
@@ -154,23 +173,15 @@ def main() -> None:
     if args.serve:
         serve(args.cameras, args.serve)
         return
-    port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--cameras", str(args.cameras)],
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+    with simulator_process(args.cameras) as (pid, port, info):
         urls = [f"http://{host}:{port}/onvif/device_service" for host in info["hosts"]]
         asyncio.run(each_once(urls, unsigned("GetSystemDateAndTime")))
-        bytes_per_device = (rss_bytes(process.pid) - info["rss_before"]) / info["devices"]
+        bytes_per_device = (rss_bytes(pid) - info["rss_before"]) / info["devices"]
         rates = {}
         for name, body in (("GetDeviceInformation (digest)", signed("GetDeviceInformation")),
                            ("GetSystemDateAndTime", unsigned("GetSystemDateAndTime"))):
-            rates[name] = statistics.median(measure(process.pid, urls, body, args.seconds) for _ in range(args.repeat))
+            rates[name] = statistics.median(measure(pid, urls, body, args.seconds) for _ in range(args.repeat))
         zeep = statistics.median(asyncio.run(zeep_client_cpu(info["hosts"][0], port, 300)) for _ in range(args.repeat))
-    finally:
-        process.terminate()
-        process.wait()
     print(f"{info['devices']:,} devices ({len(urls):,} with ONVIF), one web port, ≤{IN_FLIGHT} requests in flight "
           f"on keep-alive connections, {args.seconds:g} s × {args.repeat}, medians\n")
     print("| request | answers per CPU-second (simulator) | CPU per answer | onvif-zeep-async client CPU per call | ratio |")
