@@ -145,3 +145,19 @@ async def test_an_open_connection_gets_no_answer_once_the_device_is_offline(port
         assert await ask_time(session, "127.79.0.4", port, 2.0) == 200  # the connection stays pooled
         control.set(control.device("cam-2"), Fault.OFFLINE)
         assert await ask_time(session, "127.79.0.4", port, 1.0) == "timeout"
+
+
+async def test_partial_packet_loss_delays_some_answers_like_a_retransmission(port: int, control: FaultControl) -> None:
+    control.set(control.device("cam-1"), Fault.PACKET_LOSS, 50)
+
+    async def one(session: aiohttp.ClientSession) -> str:
+        started = time.monotonic()
+        status = await ask_time(session, "127.79.0.3", port, 2.5)
+        if status == "timeout":
+            return "lost"
+        return "late" if time.monotonic() - started >= 0.9 else "on time"
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+        seen = await asyncio.gather(*(one(session) for _ in range(16)))
+    assert "on time" in seen  # half get through at once (1 in 65,536 runs sees none)
+    assert {"late", "lost"} & set(seen)  # the rest wait a retransmission, or never come
