@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from simulator.fleet import Fleet
 from simulator.state import EmulatedDevice, Fault
-from simulator.tcp_faults import AddressFaults, reuse_port_socket
+from simulator.tcp_faults import LISTEN_BACKLOG, AddressFaults, reuse_port_socket
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = SecretStr("fleetmon-demo")
@@ -129,7 +129,7 @@ async def start_http(fleet: Fleet, port: int, settings: HttpSettings | None = No
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     try:
-        await web.SockSite(runner, reuse_port_socket(host, port)).start()
+        await web.SockSite(runner, reuse_port_socket(host, port), backlog=LISTEN_BACKLOG).start()
         await blocked.start()
     except BaseException:
         await runner.cleanup()

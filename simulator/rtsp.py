@@ -31,7 +31,7 @@ from simulator.digest_auth import DeviceLogin, Verdict, device_verdict
 from simulator.fleet import Fleet
 from simulator.http_server import HttpSettings
 from simulator.state import EmulatedDevice, Fault
-from simulator.tcp_faults import AddressFaults, reuse_port_socket
+from simulator.tcp_faults import LISTEN_BACKLOG, AddressFaults, reuse_port_socket
 
 MAX_HEAD = 8 * 1024
 MAX_BODY = 4 * 1024
@@ -155,7 +155,7 @@ async def start_rtsp(fleet: Fleet, port: int, settings: HttpSettings | None = No
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    server = await asyncio.start_server(serve, sock=reuse_port_socket(host, port), limit=MAX_HEAD)
+    server = await asyncio.start_server(serve, sock=reuse_port_socket(host, port), limit=MAX_HEAD, backlog=LISTEN_BACKLOG)
     blocked = AddressFaults(fleet, port, ("rtsp_port",))
     try:
         await blocked.start()

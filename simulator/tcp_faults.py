@@ -59,6 +59,12 @@ def blocking(device: EmulatedDevice, now: float) -> Blocked | None:
     return None
 
 
+# A sweep opens a thousand connections at once; the default backlogs (100-128) would drop SYNs
+# and make healthy devices look slow to the prober (a 1 s retransmission), which is the
+# simulator's limit, not the fleet's.
+LISTEN_BACKLOG = 4096
+
+
 def _faults_on_path(emulated: EmulatedDevice | None) -> bool:
     """Whether the device or anything it hangs behind (recorder, uplink) has a fault set."""
     while emulated is not None:

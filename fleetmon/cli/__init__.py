@@ -10,6 +10,7 @@ import click
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
+from fleetmon.logs import setup_logging
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,6 +24,10 @@ from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus, tickets)."""
+    # Warnings and errors only, as logfmt on stderr; `run` and `demo` choose their own level. This
+    # also undoes onvif-zeep-async's `logging.basicConfig(level=INFO)` at import, which would print
+    # every HTTP request a probe makes.
+    setup_logging("warning")
     ctx.obj = AppContext(config_path)
 
 

@@ -23,6 +23,9 @@ from probes.registry import ProbeClients
 from probes.target import Credentials, SnmpV2c, SnmpV3, Target
 
 
+MAX_CHANNEL_LINES = 4
+
+
 def _find(app: AppContext, key: str, kind: str, vendor: str, ports: dict[str, int | None]) -> Device:
     with app.engine.connect() as conn:
         known = load_devices(conn)
@@ -72,10 +75,19 @@ def _facts(obs: Observation) -> list[str]:
     for disk in obs.disks or ():
         free = f", {disk.free_bytes / 1e9:.1f} GB free" if disk.free_bytes is not None else ""
         lines.append(f"disk {disk.name}: {disk.state}{free}")
-    for rec in obs.recordings or ():
-        lines.append(f"channel {rec.channel}: newest footage {time.time() - rec.latest:.0f} s old"
-                     + (f", oldest {(time.time() - rec.earliest) / 86400:.1f} days" if rec.earliest else ""))
+    recordings = obs.recordings or ()
+    for rec in recordings[:MAX_CHANNEL_LINES]:
+        lines.append(f"channel {rec.channel}: newest footage {_age(time.time() - rec.latest)} old"
+                     + (f", reaching back {(time.time() - rec.earliest) / 86400:.1f} days" if rec.earliest else ""))
+    if len(recordings) > MAX_CHANNEL_LINES:
+        lines.append(f"... and {len(recordings) - MAX_CHANNEL_LINES} more channels (--json lists all)")
+    for fault in obs.image_faults or ():
+        lines.append(f"picture: {fault}")
     return lines
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 @click.command()
