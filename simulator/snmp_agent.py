@@ -5,7 +5,7 @@ which address it was sent to (-> which device, via `Fleet.at`) and lets the repl
 that address, as net-snmp and pysnmp drop replies from any other source. Datagrams from
 outside 127.0.0.0/8 are dropped unread.
 
-v2c GET/GETNEXT/GETBULK run on the hand-written codec of `simulator.ber` (the hot path: the
+v2c GET/GETNEXT/GETBULK run on the hand-written codec of `probes.ber` (the hot path: the
 simulator must outrun fleetmon's probes); v3 goes through `simulator.usm`; v1 is not answered. Faults, as a client
 sees them: offline, refused, hang, parent down, flapping and packet loss -> no answer; slow ->
 the answer is delayed; wrong password -> the community is refused (v2c silence) and v3 gets a
