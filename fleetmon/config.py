@@ -122,6 +122,7 @@ class CredentialProfile(_Model):
     password: SecretRef | None = None
     snmp: Annotated[SnmpV2cProfile | SnmpV3Profile, Field(discriminator="version")] | None = None
     correct_clock: bool = False  # set a drifting device's clock through ONVIF (off by default)
+    ntp_server: str | None = None  # with correct_clock: point the device at this NTP server instead
 
     def secrets(self) -> dict[str, SecretRef]:
         """Every secret the profile names, by its key, for checking without using them."""
@@ -148,6 +149,8 @@ class CredentialProfile(_Model):
             username=self.username,
             password=self.password.resolve() if self.password else None,
             snmp=snmp,
+            correct_clock=self.correct_clock,
+            ntp_server=self.ntp_server,
         )
 
 

@@ -44,6 +44,8 @@ class Credentials:
     username: str = ""
     password: SecretStr | None = None
     snmp: SnmpV2c | SnmpV3 | None = None
+    correct_clock: bool = False  # the profile allows fleetmon to set a drifting clock
+    ntp_server: str | None = None  # ...by pointing the device at this NTP server, else by setting the time
 
 
 @dataclass(frozen=True, slots=True)

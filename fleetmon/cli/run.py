@@ -15,6 +15,8 @@ from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
+from fleetmon.store.inventory import record_clock_correction
+from probes.clock import ClockCorrection
 from probes.registry import ProbeClients
 
 log = logging.getLogger("fleetmon")
@@ -26,8 +28,16 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
 
     async with AsyncExitStack() as stack:
         clients = await ProbeClients.start(stack)
-        kinds = build_kinds(config, clients)
         engine = app.engine
+
+        def clock_corrected(correction: ClockCorrection) -> None:  # rare: a short write on the loop is fine
+            log.info("clock of %s set (%s): %s s -> %s s", correction.device_id, correction.method,
+                     correction.skew_before, correction.skew_after)
+            with engine.begin() as conn:
+                record_clock_correction(conn, correction.device_id, correction.method,
+                                        correction.skew_before, correction.skew_after)
+
+        kinds = build_kinds(config, clients, clock_corrected)
         worker_id = worker_id or config.monitor.worker_id or default_worker_id()
         ownership = Ownership()
         if config.monitor.shared:

@@ -19,6 +19,7 @@ from fleetmon.inventory.vendors import firmware_family
 from fleetmon.monitor import observe
 from fleetmon.monitor.service import ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
+from probes.clock import ClockCorrection, correct_clock
 from probes.image_quality import ImageFingerprint
 from probes.onvif import OnvifResult, probe_onvif
 from probes.registry import PROBES, ProbeClients
@@ -104,13 +105,26 @@ class CameraMemory:
             self.stream_uris[result.device_id] = profile.stream_uri
 
 
-def onvif_runner(clients: ProbeClients, config: Config, memory: CameraMemory) -> ProbeRunner:
-    """ONVIF details, then an RTSP OPTIONS/DESCRIBE on the stream it names: is there video at all."""
+ClockCorrected = Callable[[ClockCorrection], None]
+
+
+def onvif_runner(clients: ProbeClients, config: Config, memory: CameraMemory, on_corrected: ClockCorrected) -> ProbeRunner:
+    """ONVIF details, then an RTSP OPTIONS/DESCRIBE on the stream it names: is there video at all.
+
+    A clock beyond the limit is set right when the device's credential profile allows it
+    (`correct_clock`); what was done goes to `on_corrected`, to be recorded.
+    """
 
     async def run(target: Target) -> Observation:
         known = target.device_id in memory.stream_uris
         result = await probe_onvif(target, clients.onvif, media=not known)
         memory.learn(result)
+        skew = result.clock_skew_seconds
+        if target.credentials.correct_clock and skew is not None and abs(skew) > config.monitor.clock_skew_limit:
+            correction = await correct_clock(target, clients.onvif, ntp_server=target.credentials.ntp_server)
+            if correction.corrected:
+                on_corrected(correction)
+                result.clock_skew_seconds = correction.skew_after
         stream = None
         left = target.timeout - result.duration_seconds  # one timeout for both: the sweep's bound
         if result.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
@@ -137,7 +151,7 @@ def snapshot_runner(clients: ProbeClients, memory: CameraMemory) -> ProbeRunner:
     return run
 
 
-def build_kinds(config: Config, clients: ProbeClients) -> list[ProbeKind]:
+def build_kinds(config: Config, clients: ProbeClients, on_corrected: ClockCorrected = lambda correction: None) -> list[ProbeKind]:
     p = config.probes
     memory = CameraMemory()
     return [
@@ -146,7 +160,7 @@ def build_kinds(config: Config, clients: ProbeClients) -> list[ProbeKind]:
         ProbeKind("snmp", p.snmp, applies=has_snmp_credentials(config),
                   liveness=lambda d: not has_service_ports(d), run=runner(clients, "snmp", observe.snmp)),
         ProbeKind("onvif", p.onvif, applies=speaks(Protocol.ONVIF), liveness=lambda d: False,
-                  run=onvif_runner(clients, config, memory)),
+                  run=onvif_runner(clients, config, memory, on_corrected)),
         ProbeKind("snapshot", p.snapshot, applies=is_onvif_camera, liveness=lambda d: False,
                   run=snapshot_runner(clients, memory)),
         ProbeKind("vendor_http", p.vendor_http, applies=has_storage_api,

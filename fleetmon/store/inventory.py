@@ -126,3 +126,13 @@ def device_dicts(found: Iterable[Device]) -> list[dict[str, Any]]:
         row["active"] = "yes" if device.active else "no"
         out.append(row)
     return out
+
+
+def record_clock_correction(conn: Connection, device_id: str, method: str, before: float | None, after: float | None) -> None:
+    """fleetmon changed a device (its clock): logged with the inventory's other changes."""
+    def skew(value: float | None) -> str:
+        return "unknown" if value is None else f"{abs(value):.0f} s {'ahead' if value > 0 else 'behind'}"
+
+    conn.execute(insert(inventory_changes).values(
+        device_id=device_id, at=utcnow(), action="clock", detail=f"clock: {skew(before)} -> {skew(after)} ({method})",
+        source="fleetmon run: clock correction"))

@@ -27,6 +27,7 @@ from fleetmon.monitor.service import Monitor
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import state_changes
+from probes.clock import ClockCorrection
 from probes.registry import ProbeClients
 from simulator.control import FaultControl, FaultSpec
 from simulator.fleet import Fleet
@@ -42,6 +43,7 @@ class Province:
     monitor: Monitor
     control: FaultControl
     engine: Engine
+    corrections: list[ClockCorrection]
 
     def state(self, device_id: str) -> Health:
         return self.monitor.view.statuses[device_id].state
@@ -66,14 +68,14 @@ class Province:
             return [(r.device_id, r.state) for r in rows]
 
 
-def config(tmp_path: Path, detail_interval: float) -> Config:
+def config(tmp_path: Path, detail_interval: float, correct_clock: bool) -> Config:
     every = {"interval": INTERVAL, "timeout": 0.3}
     details = {"interval": detail_interval, "timeout": 5}
     pictures = {"interval": 4 * detail_interval, "timeout": 5}  # decoding is the costly probe
     return parse_config({
         "data_dir": str(tmp_path),
         "credentials": {"sim": {"username": "admin", "password": "fleetmon-demo",
-                                "snmp": {"version": "2c", "community": "public"}}},
+                                "snmp": {"version": "2c", "community": "public"}, "correct_clock": correct_clock}},
         "default_credentials": "sim",
         "probes": {"reachability": every, "snmp": every, "onvif": details, "vendor_http": details, "snapshot": pictures,
                    "jitter": 0.3},
@@ -87,11 +89,16 @@ def detail_interval() -> float:
 
 
 @pytest.fixture
-async def province(tmp_path: Path, detail_interval: float) -> AsyncIterator[Province]:
+def correct_clock() -> bool:
+    return False
+
+
+@pytest.fixture
+async def province(tmp_path: Path, detail_interval: float, correct_clock: bool) -> AsyncIterator[Province]:
     web, rtsp, snmp = free_port(), free_port(), free_port()
     inventory = [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp)
                  for d in sample_fleet(50)]
-    settings = config(tmp_path, detail_interval)
+    settings = config(tmp_path, detail_interval, correct_clock)
     engine = open_store(settings.database)
     with engine.begin() as conn:
         apply_plan(conn, plan_import(inventory, {}), "test")
@@ -99,9 +106,11 @@ async def province(tmp_path: Path, detail_interval: float) -> AsyncIterator[Prov
         started = await start_fleet(stack, Fleet.from_inventory(inventory), control_port=free_port(),
                                     services=default_services())
         clients = await ProbeClients.start(stack)
-        monitor = Monitor(config=settings, engine=engine, kinds=build_kinds(settings, clients), worker_id="test")
+        corrections: list[ClockCorrection] = []
+        kinds = build_kinds(settings, clients, corrections.append)
+        monitor = Monitor(config=settings, engine=engine, kinds=kinds, worker_id="test")
         await monitor.start(stack)
-        yield Province(monitor, started.control, engine)
+        yield Province(monitor, started.control, engine, corrections)
 
 
 async def wait_for(condition: Callable[[], bool], seconds: float) -> float:
@@ -171,3 +180,24 @@ class TestFaultsInWords:
         await wait_for(reported, 30)
         healthy = [d for d in cameras[10:20] if province.state(d) is not Health.UP]
         assert healthy == []
+
+
+class TestClockCorrection:
+    @pytest.fixture
+    def detail_interval(self) -> float:
+        return 1.0
+
+    @pytest.fixture
+    def correct_clock(self) -> bool:
+        return True
+
+    async def test_a_drifting_clock_is_set_right_when_the_profile_allows_and_the_change_is_recorded(self, province: Province) -> None:
+        camera = province.ids(DeviceKind.CAMERA)[4]
+        province.control.apply(FaultSpec(Fault.CLOCK_SKEW, param=900.0, device=camera))
+        await wait_for(lambda: province.corrections and province.corrections[0].device_id == camera, 20)
+        [done] = province.corrections
+        assert done.skew_before is not None and done.skew_before > 800
+        assert done.skew_after is not None and abs(done.skew_after) < 5
+        await wait_for(lambda: province.monitor.view.statuses[camera].clock_skew_seconds is not None
+                       and abs(province.monitor.view.statuses[camera].clock_skew_seconds or 0) < 5, 10)
+        assert province.state(camera) is Health.UP
