@@ -144,17 +144,28 @@ Varbind = tuple[Oid, int, bytes]  # (name, value tag, value content)
 
 
 def read_varbinds(buf: bytes, start: int, end: int) -> list[Varbind]:
-    """The varbinds of a VarBindList, values left as (tag, content) for the caller to read."""
+    """The varbinds of a VarBindList, values left as (tag, content) for the caller to read.
+
+    Hot on both ends: a varbind and its OID under 128 bytes (all but exotic ones) are read
+    inline; longer forms take the general `header` path.
+    """
     varbinds = []
     pos = start
-    while pos < end:
-        vb_start, vb_end = expect(buf, pos, SEQUENCE)
-        oid_start, oid_end = expect(buf, vb_start, OBJECT_IDENTIFIER)
-        tag, value_start, value_end = header(buf, oid_end)
-        if value_end > vb_end:
-            raise BerError("value runs past its varbind")
-        varbinds.append((decode_oid(buf[oid_start:oid_end]), tag, buf[value_start:value_end]))
-        pos = vb_end
+    try:
+        while pos < end:
+            if buf[pos] == SEQUENCE and buf[pos + 1] < 0x80 and buf[pos + 2] == OBJECT_IDENTIFIER and buf[pos + 3] < 0x80:
+                vb_end = pos + 2 + buf[pos + 1]
+                oid_start, oid_end = pos + 4, pos + 4 + buf[pos + 3]
+            else:
+                vb_start, vb_end = expect(buf, pos, SEQUENCE)
+                oid_start, oid_end = expect(buf, vb_start, OBJECT_IDENTIFIER)
+            tag, value_start, value_end = header(buf, oid_end)
+            if value_end != vb_end or vb_end > end:
+                raise BerError("varbind and its value disagree on length")
+            varbinds.append((decode_oid(buf[oid_start:oid_end]), tag, buf[value_start:value_end]))
+            pos = vb_end
+    except IndexError:
+        raise BerError("truncated varbind") from None
     if pos != end:
         raise BerError("varbind runs past its list")
     return varbinds

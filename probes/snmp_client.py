@@ -24,7 +24,6 @@ pysnmp is not used on this path: its v3arch engine keeps ~21 KiB per target fore
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import logging
 import random
@@ -213,10 +212,13 @@ class _EngineState:
 
 
 def _address(host: str, port: int) -> Address | None:
-    try:
-        return str(ipaddress.ip_address(host.strip())), port
-    except ValueError:
-        return None
+    """(the address in the form the kernel reports replies from, port); None for a name."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_ntop(family, socket.inet_pton(family, host.strip())), port
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(slots=True)
