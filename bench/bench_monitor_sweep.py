@@ -37,6 +37,7 @@ from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.sweep import SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import SweepStats
+from fleetmon.process import raise_open_files_limit
 from fleetmon.store.inventory import device_dicts
 from probes.registry import ProbeClients
 
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--kinds", default="reachability,snmp,onvif")
     parser.add_argument("--concurrency", type=int, default=1000)
     args = parser.parse_args()
+    raise_open_files_limit()
     kinds = args.kinds.split(",")
     print(f"machine: {os.cpu_count()} cores; kinds {kinds}; concurrency {args.concurrency}\n")
     print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) | ratio fleetmon/simulator | failed |")

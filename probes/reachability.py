@@ -62,10 +62,13 @@ class ReachabilityResult(ProbeResult):
         return min(answered) if answered else None
 
 
-async def probe_reachability(target: Target, *, icmp: bool = True) -> ReachabilityResult:
-    """Connect to every distinct service port (and ping) concurrently, all within target.timeout."""
+async def probe_reachability(target: Target, *, icmp: bool = True, rtsp: bool = True) -> ReachabilityResult:
+    """Connect to every distinct service port (and ping) concurrently, all within target.timeout.
+
+    `rtsp=False` leaves the RTSP port out: for a caller that checks the stream by other means.
+    """
     started = time.perf_counter()
-    jobs = [tcp_check(target.host, port, name, target.timeout) for port, name in _service_ports(target).items()]
+    jobs = [tcp_check(target.host, port, name, target.timeout) for port, name in _service_ports(target, rtsp).items()]
     if icmp:
         jobs.append(icmp_check(target.host, target.timeout))
     checks = list(await asyncio.gather(*jobs))
@@ -88,9 +91,10 @@ def _reason(exc: OSError) -> str:
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
-def _service_ports(target: Target) -> dict[int, str]:
+def _service_ports(target: Target, rtsp: bool = True) -> dict[int, str]:
     names: dict[int, list[str]] = {}
-    for name, port in (("onvif", target.onvif_port), ("http", target.http_port), ("rtsp", target.rtsp_port)):
+    ports = [("onvif", target.onvif_port), ("http", target.http_port)] + ([("rtsp", target.rtsp_port)] if rtsp else [])
+    for name, port in ports:
         names.setdefault(port, []).append(name)
     return {port: "/".join(found) for port, found in names.items()}
 

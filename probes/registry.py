@@ -42,8 +42,10 @@ ProbeFunction = Callable[[Target, ProbeClients], Awaitable[ProbeResult]]
 
 
 async def _reachability(target: Target, clients: ProbeClients) -> ProbeResult:
-    # Sweeps decide liveness by service ports; the ping is for `fleetmon probe`, one device at a time.
-    return await probe_reachability(target, icmp=False)
+    # Liveness is the web/ONVIF port every camera and recorder serves: one handshake per device,
+    # so a province's sweep stays within a minute. The stream is checked by the ONVIF sweep's
+    # RTSP DESCRIBE, and a ping is for `fleetmon probe`, one device at a time.
+    return await probe_reachability(target, icmp=False, rtsp=False)
 
 
 async def _vendor_http(target: Target, clients: ProbeClients) -> ProbeResult:

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from fleetmon.process import raise_open_files_limit
 from simulator.control import FaultControl, FaultSpec, start_control
 from simulator.discovery import start_discovery
 from simulator.fleet import Fleet
@@ -102,6 +103,7 @@ async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int 
 
 async def run(fleet: Fleet, *, on_started: Callable[[Started], None] = lambda started: None, **options: Any) -> None:
     """Serve the fleet until cancelled (Ctrl-C)."""
+    raise_open_files_limit()
     async with AsyncExitStack() as stack:
         on_started(await start_fleet(stack, fleet, **options))
         await asyncio.Event().wait()

@@ -61,8 +61,9 @@ def blocking(device: EmulatedDevice, now: float) -> Blocked | None:
 
 # A sweep opens a thousand connections at once; the default backlogs (100-128) would drop SYNs
 # and make healthy devices look slow to the prober (a 1 s retransmission), which is the
-# simulator's limit, not the fleet's.
-LISTEN_BACKLOG = 4096
+# simulator's limit, not the fleet's. asyncio also accepts up to this many per loop turn, so a
+# much larger one piles up accepted sockets faster than a busy loop closes them.
+LISTEN_BACKLOG = 1024
 
 
 def _faults_on_path(emulated: EmulatedDevice | None) -> bool:

@@ -12,6 +12,7 @@ import click
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config
 from fleetmon.logs import setup_logging
+from fleetmon.process import raise_open_files_limit
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
@@ -24,6 +25,7 @@ log = logging.getLogger("fleetmon")
 
 async def serve(config: Config, app: AppContext, worker_id: str | None, stop: asyncio.Event) -> None:
     """Compose the service: probe clients, ownership, monitor, exporter; undo in reverse on exit."""
+    raise_open_files_limit()
     from exporters.http import start_metrics
 
     async with AsyncExitStack() as stack:
