@@ -67,7 +67,8 @@ async def run_all(hosts: list[str], one: Callable[[str], Awaitable[bool]], concu
     async def worker() -> None:
         nonlocal answered
         for host in queue:
-            answered += await one(host)
+            ok = await one(host)  # awaited first: `answered += await ...` would read a stale total
+            answered += ok
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
