@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,6 +59,7 @@ MIB = 1 << 20
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+HR_SYSTEM_DATE = (1, 3, 6, 1, 2, 1, 25, 1, 2, 0)
 HR_MEMORY_SIZE = (1, 3, 6, 1, 2, 1, 25, 2, 2, 0)
 HR_STORAGE_ENTRY = (1, 3, 6, 1, 2, 1, 25, 2, 3, 1)
 HR_STORAGE_RAM = (1, 3, 6, 1, 2, 1, 25, 2, 1, 2)
@@ -149,8 +152,15 @@ def _storage_units(byte_count: int) -> int:
     return min(byte_count // ALLOCATION_UNIT, INT32_MAX)
 
 
+def _system_date(d: EmulatedDevice, now: float) -> bytes:
+    """hrSystemDate as DateAndTime in UTC, from the device's own (possibly skewed) clock."""
+    at = time.gmtime(d.clock(now))
+    return ber.octets(struct.pack(">HBBBBBBcBB", at.tm_year, at.tm_mon, at.tm_mday, at.tm_hour, at.tm_min,
+                                  min(at.tm_sec, 59), 0, b"+", 0, 0))
+
+
 def _host_resources(disks: int) -> list[tuple[Oid, Getter]]:
-    rows: list[tuple[Oid, Getter]] = [(HR_MEMORY_SIZE, _int(RAM_BYTES // 1024))]
+    rows: list[tuple[Oid, Getter]] = [(HR_MEMORY_SIZE, _int(RAM_BYTES // 1024)), (HR_SYSTEM_DATE, _system_date)]
     ram = {1: _int(1), 2: _oid(HR_STORAGE_RAM), 3: _text("Physical memory"), 4: _int(ALLOCATION_UNIT),
            5: _int(_storage_units(RAM_BYTES)), 6: _int(_storage_units(RAM_BYTES * 3 // 5)), 7: _int(0)}
     storage: dict[tuple[int, int], Getter] = {(column, 1): getter for column, getter in ram.items()}

@@ -128,6 +128,14 @@ async def test_disk_full_fills_every_volume(agent: SnmpAgent, client: SnmpClient
         f"volume {v.name} 100 % full" for v in result.volumes]
 
 
+async def test_a_recorder_clock_skew_is_read_from_its_system_date(agent: SnmpAgent, client: SnmpClient,
+                                                                  control: FaultControl) -> None:
+    control.set(control.device("nvr-1"), Fault.CLOCK_SKEW, 900)
+    result = await probe(agent, client, "nvr-1", snmp=V3_PRIV)
+    assert result.clock_offset_seconds is not None and abs(result.clock_offset_seconds - 900) < 2
+    assert "clock 900 s ahead" in result.problems
+
+
 async def test_reboot_is_seen_between_two_probes(agent: SnmpAgent, client: SnmpClient, control: FaultControl) -> None:
     first = await probe(agent, client, "sw-1")
     second = await probe(agent, client, "sw-1", snmp=V3_PRIV)
