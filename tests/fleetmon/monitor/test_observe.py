@@ -1,0 +1,51 @@
+"""From ONVIF findings to what a technician reads: swapped units, footage, clocks, the stream."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fleetmon.config import MonitorConfig
+from fleetmon.monitor.observe import onvif
+from probes.onvif import DeviceIdentity, OnvifResult
+from probes.onvif_recording import Recording
+from probes.result import ProbeStatus
+from probes.rtsp import RtspResult
+from probes.target import Target
+
+NOW = dt.datetime.now(dt.UTC)
+RULES = MonitorConfig()
+
+
+def found(**facts: object) -> OnvifResult:
+    return OnvifResult(device_id="nvr-1", probe="onvif", status=ProbeStatus.OK, duration_seconds=0.2, **facts)  # type: ignore[arg-type]
+
+
+def channel(name: str, newest_minutes_ago: float, days_held: float) -> Recording:
+    return Recording(token=name, channel=name, earliest=NOW - dt.timedelta(days=days_held),
+                     latest=NOW - dt.timedelta(minutes=newest_minutes_ago), status="Recording")
+
+
+def test_a_unit_answering_with_another_serial_is_named_as_swapped() -> None:
+    target = Target("cam-1", "127.0.0.1", serial="DS-2CD2043-001")
+    result = found(identity=DeviceIdentity("Hikvision", "DS-2CD2043", "V5.7", "DS-2CD2043-999", ""))
+    [problem] = onvif(result, target, RULES).problems
+    assert "serial DS-2CD2043-999" in problem and "DS-2CD2043-001" in problem and "swapped" in problem
+    same = found(identity=DeviceIdentity("Hikvision", "DS-2CD2043", "V5.7", "DS-2CD2043-001", ""))
+    assert onvif(same, target, RULES).problems == ()
+
+
+def test_footage_stopped_and_short_retention_are_told_per_group_of_channels() -> None:
+    target = Target("nvr-1", "127.0.0.1")
+    result = found(recordings=[channel("cam-1", 1, 31), channel("cam-2", 240, 31), channel("cam-3", 300, 31),
+                               channel("cam-4", 2, 12), channel("cam-5", 1, 29.5)])
+    problems = onvif(result, target, RULES).problems
+    assert problems == ("recording stopped on 2 channels (cam-2, cam-3): newest footage 5.0 h old",
+                        "only 12.0 days of footage on channel cam-4 (required 30)")  # 29.5 days is daily churn
+
+
+def test_a_clock_beyond_the_limit_and_a_dead_stream_are_problems() -> None:
+    target = Target("cam-1", "127.0.0.1")
+    stream = RtspResult(device_id="cam-1", probe="rtsp", status=ProbeStatus.TIMEOUT, duration_seconds=1.0)
+    problems = onvif(found(clock_skew_seconds=-400.0), target, RULES, stream).problems
+    assert problems == ("clock 400 s behind: footage times are wrong", "video stream: not answering")
+    assert onvif(found(clock_skew_seconds=30.0), target, RULES).problems == ()
