@@ -29,3 +29,5 @@ def setup_logging(level: str = "info") -> None:
     root.setLevel(level.upper())
     for noisy in ("apscheduler", "zeep", "httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Its "maximum number of running instances reached" repeats the monitor's own overrun warning.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -24,7 +24,7 @@ from probes.image_quality import ImageFingerprint
 from probes.onvif import OnvifResult, probe_onvif
 from probes.registry import PROBES, ProbeClients
 from probes.result import ProbeStatus
-from probes.rtsp import probe_rtsp
+from probes.rtsp import RtspResult, probe_rtsp
 from probes.snapshot import probe_snapshot
 from probes.target import Target
 from probes.vendor_http import STORAGE_APIS
@@ -88,8 +88,17 @@ class CameraMemory:
 
     snapshot_uris: dict[str, str] = field(default_factory=dict)
     stream_uris: dict[str, str] = field(default_factory=dict)
+    stream_failures: dict[str, int] = field(default_factory=dict)  # failing streams only, in a row
     previous: dict[str, ImageFingerprint] = field(default_factory=dict)
     reference: dict[str, ImageFingerprint] = field(default_factory=dict)
+
+    def judge_stream(self, result: RtspResult) -> RtspResult | None:
+        """The stream check, once it has failed twice in a row (a loaded unit may miss one DESCRIBE)."""
+        if result.ok:
+            self.stream_failures.pop(result.device_id, None)
+            return result
+        failures = self.stream_failures[result.device_id] = self.stream_failures.get(result.device_id, 0) + 1
+        return result if failures >= 2 else None
 
     def forget(self, device_id: str) -> None:
         self.snapshot_uris.pop(device_id, None)
@@ -128,7 +137,8 @@ def onvif_runner(clients: ProbeClients, config: Config, memory: CameraMemory, on
         stream = None
         left = target.timeout - result.duration_seconds  # one timeout for both: the sweep's bound
         if result.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
-            stream = await probe_rtsp(dataclasses.replace(target, timeout=left), memory.stream_uris[target.device_id])
+            stream = memory.judge_stream(await probe_rtsp(dataclasses.replace(target, timeout=left),
+                                                          memory.stream_uris[target.device_id]))
         return observe.onvif(result, target, config.monitor, stream)
 
     return run

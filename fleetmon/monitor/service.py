@@ -29,7 +29,7 @@ from fleetmon.config import Config, ProbeSchedule
 from fleetmon.health import machine, rootcause
 from fleetmon.health.model import DeviceStatus, Observation, Transition
 from fleetmon.inventory.model import Device
-from fleetmon.monitor.sweep import ProbeRunner, SweepPlan, run_sweep
+from fleetmon.monitor.sweep import SAFETY_MARGIN_SECONDS, ProbeRunner, SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import MonitorView, SweepStats
 from fleetmon.store import statelog
@@ -187,8 +187,10 @@ class Monitor:
         statuses, devices = self.view.statuses, self.view.devices
         chosen = only if only is not None else list(statuses)
         targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen if i in devices and kind.applies(devices[i])]
-        if spread is None:
-            spread = kind.schedule.interval * self.config.probes.jitter
+        if spread is None:  # the last probe must end before the next sweep is due
+            schedule = kind.schedule
+            spread = max(0.0, min(schedule.interval * self.config.probes.jitter,
+                                  schedule.interval - schedule.timeout - SAFETY_MARGIN_SECONDS))
         plan = SweepPlan(kind.name, kind.run, spread, kind.schedule.concurrency or self.config.probes.concurrency)
 
         def observe(obs: Observation) -> None:
