@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -201,3 +202,19 @@ class TestClockCorrection:
         await wait_for(lambda: province.monitor.view.statuses[camera].clock_skew_seconds is not None
                        and abs(province.monitor.view.statuses[camera].clock_skew_seconds or 0) < 5, 10)
         assert province.state(camera) is Health.UP
+
+
+class TestSecrets:
+    @pytest.fixture
+    def detail_interval(self) -> float:
+        return 1.0
+
+    async def test_no_password_reaches_the_log_even_at_debug_level(self, province: Province,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level(logging.DEBUG)
+        cameras = province.ids(DeviceKind.CAMERA)
+        province.control.apply(FaultSpec(Fault.WRONG_PASSWORD, device=cameras[2]))  # logins refused: errors logged
+        await wait_for(lambda: province.state(cameras[2]) is Health.DEGRADED, 20)
+        assert "probed device=" in caplog.text  # the log was written
+        assert "fleetmon-demo" not in caplog.text
+        assert "fleetmon-demo" not in repr(province.monitor.view.statuses)
