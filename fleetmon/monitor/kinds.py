@@ -100,6 +100,13 @@ class CameraMemory:
         failures = self.stream_failures[result.device_id] = self.stream_failures.get(result.device_id, 0) + 1
         return result if failures >= 2 else None
 
+    def keep(self, device_id: str, fingerprint: ImageFingerprint) -> None:
+        """Only what each check reads: the frozen check the last frame's digest and patches, the
+        moved check the first frame's thumbnail (half the bytes of keeping both whole)."""
+        self.previous[device_id] = dataclasses.replace(fingerprint, thumb=b"")
+        if device_id not in self.reference:
+            self.reference[device_id] = dataclasses.replace(fingerprint, digest=b"", patches=b"")
+
     def forget(self, device_id: str) -> None:
         self.snapshot_uris.pop(device_id, None)
         self.stream_uris.pop(device_id, None)
@@ -154,8 +161,7 @@ def snapshot_runner(clients: ProbeClients, memory: CameraMemory) -> ProbeRunner:
         if result.status is ProbeStatus.PROTOCOL_ERROR:  # the address may have changed: ask ONVIF again
             memory.forget(device)
         if result.fingerprint is not None:
-            memory.previous[device] = result.fingerprint
-            memory.reference.setdefault(device, result.fingerprint)
+            memory.keep(device, result.fingerprint)
         return observe.snapshot(result)
 
     return run

@@ -170,7 +170,7 @@ class TestFaultsInWords:
         nvrs, cameras = province.ids(DeviceKind.NVR), province.ids(DeviceKind.CAMERA)
         faults = {nvrs[0]: (Fault.DISK_FAILED, "failed"), nvrs[1]: (Fault.RECORDING_STOPPED, "recording stopped"),
                   cameras[5]: (Fault.CLOCK_SKEW, "s ahead: footage times are wrong"), cameras[6]: (Fault.WRONG_PASSWORD, "password"),
-                  cameras[7]: (Fault.SNAPSHOT_BLACK, "picture")}
+                  cameras[7]: (Fault.SNAPSHOT_BLACK, "picture"), cameras[8]: (Fault.SNAPSHOT_FROZEN, "picture frozen")}
         for device, (fault, _) in faults.items():
             province.control.apply(FaultSpec(fault, device=device))
 
@@ -178,9 +178,13 @@ class TestFaultsInWords:
             return all(province.state(d) is Health.DEGRADED and words in "; ".join(province.monitor.view.statuses[d].reasons)
                        for d, (_, words) in faults.items())
 
-        await wait_for(reported, 30)
-        healthy = [d for d in cameras[10:20] if province.state(d) is not Health.UP]
-        assert healthy == []
+        try:
+            await wait_for(reported, 30)
+        except AssertionError:
+            seen = {d: (province.state(d), province.monitor.view.statuses[d].reasons) for d in faults}
+            raise AssertionError(f"not every fault was reported in words: {seen}") from None
+        healthy = {d: province.monitor.view.statuses[d].reasons for d in cameras[10:20] if province.state(d) is not Health.UP}
+        assert healthy == {}
 
 
 class TestClockCorrection:
