@@ -39,7 +39,7 @@ from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import SweepStats
 from fleetmon.process import raise_open_files_limit
 from fleetmon.store.inventory import device_dicts
-from probes.registry import ProbeClients
+from fleetmon.probes.registry import ProbeClients
 
 CONTROL_PORT = 16190
 

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pydantic import SecretStr  # noqa: E402
 
 from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process  # noqa: E402
-from probes.onvif import probe_onvif  # noqa: E402
-from probes.onvif_client import KEEPALIVE_SECONDS, OnvifClients  # noqa: E402
-from probes.target import Credentials, Target  # noqa: E402
+from fleetmon.probes.onvif import probe_onvif  # noqa: E402
+from fleetmon.probes.onvif_client import KEEPALIVE_SECONDS, OnvifClients  # noqa: E402
+from fleetmon.probes.target import Credentials, Target  # noqa: E402
 
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 

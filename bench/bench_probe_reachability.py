@@ -26,9 +26,9 @@ import numpy as np
 from PIL import Image
 
 from bench.image_checks_confusion import draw_world, snapshot, view
-from probes.image_quality import ImageThresholds, assess, fingerprint
-from probes.reachability import icmp_check, tcp_check
-from probes.result import ProbeStatus
+from fleetmon.probes.image_quality import ImageThresholds, assess, fingerprint
+from fleetmon.probes.reachability import icmp_check, tcp_check
+from fleetmon.probes.result import ProbeStatus
 from tests.peers import free_port
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"

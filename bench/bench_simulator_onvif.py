@@ -106,8 +106,8 @@ def measure(pid: int, urls: list[str], body: bytes, seconds: float) -> float:
 
 def serve(cameras: int, port: int) -> None:
     from fleetmon.inventory.sample import sample_fleet
-    from simulator.fleet import Fleet
-    from simulator.http_server import start_http
+    from fleetmon.simulator.fleet import Fleet
+    from fleetmon.simulator.http_server import start_http
 
     async def main() -> None:
         before = rss_bytes()

@@ -5,7 +5,7 @@
 The simulator runs in its own process with the sample province (cameras + NVRs + uplinks), so its
 CPU time (/proc, user + system) is its own; a raw UDP load generator keeps at most 200 prebuilt
 v2c GETs (sysUpTime.0) in flight, spread over every device address. The peer is snmpsim serving
-shared/testdata/snmprec/linux-full-walk.snmprec, loaded the same way. Memory per device is the
+tests/data/snmprec/linux-full-walk.snmprec, loaded the same way. Memory per device is the
 simulator process's resident-set growth from building the fleet and answering every device once,
 divided by the device count. Prints a markdown table.
 """
@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probes import ber  # noqa: E402
+from fleetmon.probes import ber  # noqa: E402
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 WINDOW = 200
-SNMPREC = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "snmprec" / "linux-full-walk.snmprec"
+SNMPREC = Path(__file__).resolve().parents[1] / "tests" / "data" / "snmprec" / "linux-full-walk.snmprec"
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -94,8 +94,8 @@ def measure(pid: int, targets: list[tuple[bytes, tuple[str, int]]], seconds: flo
 def serve(cameras: int, port: int) -> None:
     """The simulator side: build the fleet, report memory, answer until killed."""
     from fleetmon.inventory.sample import sample_fleet
-    from simulator.fleet import Fleet
-    from simulator.snmp_agent import start_snmp
+    from fleetmon.simulator.fleet import Fleet
+    from fleetmon.simulator.snmp_agent import start_snmp
 
     async def main() -> None:
         before = rss_bytes()
@@ -156,7 +156,7 @@ sys.exit(main())"""
 
 def bench_snmpsim(seconds: float, repeat: int) -> dict[str, float]:
     if shutil.which("snmpsim-command-responder") is None or not SNMPREC.exists():
-        raise SystemExit("snmpsim and ../shared/testdata are needed for the peer run")
+        raise SystemExit("snmpsim and tests/data are needed for the peer run")
     data = Path(tempfile.mkdtemp(prefix="bench-snmpsim-"))
     shutil.copy(SNMPREC, data / SNMPREC.name)
     (data / "cache").mkdir()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from probes.image_quality import ImageFingerprint, ImageThresholds, assess, fingerprint
+from fleetmon.probes.image_quality import ImageFingerprint, ImageThresholds, assess, fingerprint
 
 CLASSES = ("normal", "blank", "frozen", "blurred", "covered", "moved")
 WIDTH, HEIGHT = 480, 270
@@ -183,12 +183,12 @@ def write_doc(table: dict[str, dict[str, int]], per_class: int, first_seed: int)
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(
         "# Image checks on generated snapshots\n\n"
-        "How `probes.image_quality.assess` (default `ImageThresholds`) sorts a labelled set of generated\n"
+        "How `fleetmon.probes.image_quality.assess` (default `ImageThresholds`) sorts a labelled set of generated\n"
         f"{WIDTH}x{HEIGHT} street-scene snapshots, {per_class} per class, each from its own seed (seeds\n"
         f"{first_seed}-{first_seed + per_class - 1}; the thresholds were tuned on seeds 0-23). The verdict is\n"
         "the first failing check (blank, frozen, covered, blurred, moved), \"normal\" when none fails.\n"
         "How the set is made, and why each check measures what it does, is in the docstrings of\n"
-        "`bench/image_checks_confusion.py` and `probes/image_quality.py`.\n\n"
+        "`bench/image_checks_confusion.py` and `fleetmon/probes/image_quality.py`.\n\n"
         f"    python bench/image_checks_confusion.py --per-class {per_class} --first-seed {first_seed}\n\n"
         + markdown(table),
         encoding="utf-8",

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from fleetmon.inventory.model import AreaLevel
-from probes.target import AuthProtocol, Credentials, PrivProtocol, SnmpV2c, SnmpV3
+from fleetmon.inventory.model import DEFAULT_AREA_LEVELS, AreaLevel
+from fleetmon.probes.target import AuthProtocol, Credentials, PrivProtocol, SnmpV2c, SnmpV3
 
 CONFIG_ENV = "FLEETMON_CONFIG"
 DEFAULT_CONFIG_FILE = "fleetmon.yaml"
@@ -179,11 +179,7 @@ class AreaLevelConfig(_Model):
     label_vi: str = ""
 
 
-DEFAULT_LEVELS = (
-    AreaLevelConfig(key="province", label="Province", label_vi="Tỉnh"),
-    AreaLevelConfig(key="district", label="District", label_vi="Huyện"),
-    AreaLevelConfig(key="commune", label="Commune", label_vi="Xã"),
-)
+DEFAULT_LEVELS = tuple(AreaLevelConfig(key=x.key, label=x.label, label_vi=x.label_vi) for x in DEFAULT_AREA_LEVELS)
 
 
 class AreasConfig(_Model):

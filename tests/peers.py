@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 def missing(reason: str) -> None:
@@ -42,9 +42,9 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def shared_testdata(*parts: str) -> Path:
-    """A file of ../shared/testdata, or a skip (a fail under CI) naming why it is absent."""
-    path = SHARED_TESTDATA.joinpath(*parts)
+def data_file(*parts: str) -> Path:
+    """A file of `tests/data/` (the recordings and fixtures the suite ships with)."""
+    path = TEST_DATA.joinpath(*parts)
     if not path.exists():
-        missing(f"{path} is absent: shared test data sits beside the checkout")
+        raise FileNotFoundError(f"{path} is missing from the checkout")
     return path

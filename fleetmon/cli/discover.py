@@ -27,9 +27,9 @@ from fleetmon.inventory.columns import export_headers
 from fleetmon.inventory.sheets import SheetError, write_sheet
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.store.inventory import load_devices
-from probes.discovery import WS_DISCOVERY_PORT, Announcement, Identified, address_range, scan, ws_discover
-from probes.onvif_client import OnvifClients
-from probes.target import Credentials, Target
+from fleetmon.probes.discovery import WS_DISCOVERY_PORT, Announcement, Identified, address_range, scan, ws_discover
+from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.target import Credentials, Target
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
 from fleetmon.store.inventory import record_clock_correction
-from probes.clock import ClockCorrection
-from probes.registry import ProbeClients
+from fleetmon.probes.clock import ClockCorrection
+from fleetmon.probes.registry import ProbeClients
 
 log = logging.getLogger("fleetmon")
 
@@ -26,7 +26,7 @@ log = logging.getLogger("fleetmon")
 async def serve(config: Config, app: AppContext, worker_id: str | None, stop: asyncio.Event) -> None:
     """Compose the service: probe clients, ownership, monitor, exporter; undo in reverse on exit."""
     raise_open_files_limit()
-    from exporters.http import start_metrics
+    from fleetmon.exporters.http import start_metrics
 
     async with AsyncExitStack() as stack:
         clients = await ProbeClients.start(stack)

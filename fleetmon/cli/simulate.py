@@ -1,7 +1,7 @@
 """`fleetmon simulate`: play an inventory as a fleet on loopback; `simulate fault/clear/devices` steer it.
 
 The running simulator listens for faults on a JSON control API on 127.0.0.1 (see
-`simulator.control`); the sub-commands are its clients, so faults can be set from another shell
+`fleetmon.simulator.control`); the sub-commands are its clients, so faults can be set from another shell
 while the monitor watches.
 """
 
@@ -19,12 +19,12 @@ from pydantic import SecretStr
 
 from fleetmon.inventory.importer import read_devices
 from fleetmon.inventory.sheets import SheetError
-from simulator.control import FaultError, parse_fault, parse_spec
-from simulator.discovery import DEFAULT_DISCOVERY_PORT
-from simulator.fleet import Fleet
-from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
-from simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
-from simulator.snmp_agent import SnmpSettings
+from fleetmon.simulator.control import FaultError, parse_fault, parse_spec
+from fleetmon.simulator.discovery import DEFAULT_DISCOVERY_PORT
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
+from fleetmon.simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
+from fleetmon.simulator.snmp_agent import SnmpSettings
 
 control_port_option = click.option("--control-port", type=click.IntRange(1, 65535), default=DEFAULT_CONTROL_PORT,
                                    show_default=True, help="Port of the simulator's control API on 127.0.0.1.")
@@ -59,7 +59,7 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
     if inventory is None:
         raise click.UsageError("give --inventory FILE, or a sub-command (fault, clear, devices)")
     from fleetmon.inventory.importer import read_devices
-    from simulator.fleet import Fleet
+    from fleetmon.simulator.fleet import Fleet
 
     try:
         specs = [parse_spec(spec) for spec in faults]

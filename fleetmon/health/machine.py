@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, ProbeStats, Transition
-from probes.result import ProbeStatus
+from fleetmon.probes.result import ProbeStatus
 
 UPTIME_WRAP_SECONDS = 2**32 / 100  # sysUpTime is 32-bit centiseconds: it wraps after 497 days
 

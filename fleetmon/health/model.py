@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from probes.result import ProbeStatus
+from fleetmon.probes.result import ProbeStatus
 
 
 class Health(enum.StrEnum):

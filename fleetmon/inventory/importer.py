@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetmon.inventory.columns import HeaderMatcher
-from fleetmon.inventory.model import AreaLevel, Device
+from fleetmon.inventory.model import DEFAULT_AREA_LEVELS, AreaLevel, Device
 from fleetmon.inventory.sheets import SheetError, read_sheet
 from fleetmon.inventory.validate import RowError, parse_row
 
@@ -134,9 +134,7 @@ def plan_import(sheet: Sequence[Device], stored: Mapping[str, Device], retire_mi
 
 def read_devices(path: Path, levels: Sequence[AreaLevel] = ()) -> list[Device]:
     """The devices of a sheet, for tools that only read it (the simulator); any bad row is an error."""
-    from fleetmon.config import DEFAULT_LEVELS
-
-    chosen = levels or [AreaLevel(lvl.key, lvl.label, lvl.label_vi) for lvl in DEFAULT_LEVELS]
+    chosen = levels or DEFAULT_AREA_LEVELS
     found, errors = read_inventory(path, chosen, known={})
     if errors:
         raise SheetError("\n".join(str(e) for e in errors[:20]) + (f"\n... {len(errors) - 20} more" if len(errors) > 20 else ""))

@@ -110,6 +110,14 @@ class AreaLevel:
     label_vi: str = ""
 
 
+# Vietnam's three tiers before July 2025; a config names its own (two tiers since).
+DEFAULT_AREA_LEVELS = (
+    AreaLevel(key="province", label="Province", label_vi="Tỉnh"),
+    AreaLevel(key="district", label="District", label_vi="Huyện"),
+    AreaLevel(key="commune", label="Commune", label_vi="Xã"),
+)
+
+
 @dataclass(slots=True)
 class AreaNode:
     """An area as the store holds it: identity survives renames, moves and merges."""

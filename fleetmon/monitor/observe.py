@@ -13,14 +13,14 @@ from collections.abc import Iterable
 
 from fleetmon.config import MonitorConfig
 from fleetmon.health.model import DiskHealth, Observation, Recording, Volume
-from probes.onvif import OnvifResult
-from probes.reachability import ReachabilityResult
-from probes.result import ProbeResult, ProbeStatus
-from probes.rtsp import RtspResult
-from probes.snapshot import SnapshotResult
-from probes.snmp import SnmpResult
-from probes.target import Target
-from probes.vendor_http import Disk, VendorHttpResult
+from fleetmon.probes.onvif import OnvifResult
+from fleetmon.probes.reachability import ReachabilityResult
+from fleetmon.probes.result import ProbeResult, ProbeStatus
+from fleetmon.probes.rtsp import RtspResult
+from fleetmon.probes.snapshot import SnapshotResult
+from fleetmon.probes.snmp import SnmpResult
+from fleetmon.probes.target import Target
+from fleetmon.probes.vendor_http import Disk, VendorHttpResult
 
 _UNANSWERED = {
     ProbeStatus.TIMEOUT: "not answering",

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from fleetmon.health.model import Observation
 from fleetmon.monitor.view import SweepStats
-from probes.result import ProbeStatus
-from probes.target import Target
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Target
 
 log = logging.getLogger(__name__)
 

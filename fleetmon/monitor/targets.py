@@ -5,7 +5,7 @@ from __future__ import annotations
 from fleetmon.config import Config, ConfigError
 from fleetmon.inventory.model import Device
 from fleetmon.inventory.vendors import firmware_family
-from probes.target import Credentials, Target
+from fleetmon.probes.target import Credentials, Target
 
 
 class TargetBuilder:

@@ -12,7 +12,7 @@ from fleetmon.health.model import Cause, DeviceStatus, DiskHealth, Health, Probe
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.view import MonitorView, SweepStats
-from probes.result import ProbeStatus
+from fleetmon.probes.result import ProbeStatus
 
 NOW = 1_790_000_000.0
 TB = 1_000_000_000_000

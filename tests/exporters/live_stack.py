@@ -32,13 +32,13 @@ from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
-from simulator.control import FaultSpec
-from simulator.fleet import Fleet
-from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME
-from simulator.runner import default_services, start_fleet
+from fleetmon.simulator.control import FaultSpec
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
+from fleetmon.simulator.runner import default_services, start_fleet
 from tests.peers import free_port, need_binary
 
-RULES = Path(__file__).resolve().parents[2] / "exporters" / "rules" / "fleetmon.rules.yml"
+RULES = Path(__file__).resolve().parents[2] / "fleetmon" / "exporters" / "rules" / "fleetmon.rules.yml"
 INTERVAL = 4.0
 
 

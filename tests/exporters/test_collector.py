@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from exporters.prometheus import FAMILIES, FleetCollector, render
+from fleetmon.exporters.prometheus import FAMILIES, FleetCollector, render
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.view import MonitorView

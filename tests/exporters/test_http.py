@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporters.http import start_metrics
-from exporters.prometheus import render
+from fleetmon.exporters.http import start_metrics
+from fleetmon.exporters.prometheus import render
 from fleetmon.config import Config, ListenConfig
 from fleetmon.monitor.view import MonitorView
 from tests.exporters.fleet_views import province_view

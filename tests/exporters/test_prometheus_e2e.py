@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import has_storage_api
-from grafana.build import DASHBOARDS, NVR as NVR_DASHBOARD, Dashboard, Panel
-from simulator.control import FaultSpec
-from simulator.state import Fault
+from fleetmon.grafana.build import DASHBOARDS, NVR as NVR_DASHBOARD, Dashboard, Panel
+from fleetmon.simulator.control import FaultSpec
+from fleetmon.simulator.state import Fault
 from tests.exporters.live_stack import RULES, LiveStack, live_stack, on_free_ports
 
 TOLERANCE = 0.001

@@ -13,7 +13,7 @@ import pytest
 from tests.peers import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "exporters" / "rules"
+RULES = ROOT / "fleetmon" / "exporters" / "rules"
 RULE_TESTS = sorted((RULES / "tests").glob("*.yml"))
 DOC = ROOT / "docs" / "PROMETHEUS.md"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from grafana.build import DASHBOARD_DIR, DASHBOARDS, DATASOURCE, Dashboard, path_of, render
+from fleetmon.grafana.build import DASHBOARD_DIR, DASHBOARDS, DATASOURCE, Dashboard, path_of, render
 
 GRAFANA = DASHBOARD_DIR.parent
 

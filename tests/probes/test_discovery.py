@@ -17,15 +17,16 @@ from pathlib import Path
 import pytest
 
 from fleetmon.inventory.model import Device, DeviceKind
-from probes.discovery import address_range, parse_probe_matches, scan, ws_discover
-from probes.onvif_client import OnvifClients
-from probes.result import ProbeStatus
-from probes.target import Credentials, Target
-from simulator.control import FaultControl
-from simulator.discovery import DiscoveryResponder, start_discovery
-from simulator.fleet import Fleet
-from simulator.http_server import DEMO_PASSWORD, start_http
-from simulator.state import Fault
+from fleetmon.probes.discovery import address_range, parse_probe_matches, scan, ws_discover
+from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Credentials, Target
+from fleetmon.simulator.control import FaultControl
+from fleetmon.simulator.discovery import DiscoveryResponder, start_discovery
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.http_server import start_http
+from fleetmon.simulator.web_context import DEMO_PASSWORD
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port
 
 INVENTORY = [

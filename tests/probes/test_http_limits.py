@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from probes.http_limits import fetch_bounded
-from probes.result import ProbeStatus
+from fleetmon.probes.http_limits import fetch_bounded
+from fleetmon.probes.result import ProbeStatus
 from tests.peers import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -13,10 +13,10 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from probes.onvif import OnvifResult, probe_onvif
-from probes.onvif_client import OnvifClients
-from probes.result import ProbeStatus
-from probes.target import Credentials, Target
+from fleetmon.probes.onvif import OnvifResult, probe_onvif
+from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Credentials, Target
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 TIME_REPLY = (

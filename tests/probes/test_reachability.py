@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from probes.reachability import icmp_check, probe_reachability, status_of_os_error, tcp_check
-from probes.result import ProbeStatus
-from probes.target import Target
+from fleetmon.probes.reachability import icmp_check, probe_reachability, status_of_os_error, tcp_check
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Target
 from tests.peers import free_port
 
 

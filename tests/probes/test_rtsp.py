@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from pydantic import SecretStr
 
-from probes.digest import challenge_fields, digest_response
-from probes.result import ProbeStatus
-from probes.rtsp import MediaTrack, RtspResult, parse_sdp, probe_rtsp
-from probes.target import Credentials, Target
+from fleetmon.probes.digest import challenge_fields, digest_response
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.rtsp import MediaTrack, RtspResult, parse_sdp, probe_rtsp
+from fleetmon.probes.target import Credentials, Target
 from tests.peers import free_port
 
 USER, PASSWORD = "viewer", "Rtsp-s3cret!"

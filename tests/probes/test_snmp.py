@@ -13,14 +13,14 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from probes.result import ProbeStatus
-from probes.snmp import SnmpResult, probe_snmp, rebooted_between
-from probes.snmp_client import SnmpClient
-from probes.target import Credentials, SnmpV2c, SnmpV3, Target
-from simulator.control import FaultControl
-from simulator.fleet import Fleet
-from simulator.snmp_agent import SnmpAgent
-from simulator.state import Fault
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp import SnmpResult, probe_snmp, rebooted_between
+from fleetmon.probes.snmp_client import SnmpClient
+from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
+from fleetmon.simulator.control import FaultControl
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.snmp_agent import SnmpAgent
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port, need_binary
 from tests.simulator.test_snmp_agent import INVENTORY, agent, control, fleet  # noqa: F401  (fixtures)
 

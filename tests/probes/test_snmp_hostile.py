@@ -15,12 +15,12 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from probes import ber
-from probes.result import ProbeStatus
-from probes.snmp import SnmpResult, probe_snmp
-from probes.snmp_client import RESPONSE, SnmpClient, read_pdu
-from probes.target import Credentials, SnmpV2c, Target
-from simulator.snmp_agent import SnmpAgent
+from fleetmon.probes import ber
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp import SnmpResult, probe_snmp
+from fleetmon.probes.snmp_client import RESPONSE, SnmpClient, read_pdu
+from fleetmon.probes.target import Credentials, SnmpV2c, Target
+from fleetmon.simulator.snmp_agent import SnmpAgent
 from tests.probes.test_snmp import HOSTS, KINDS
 from tests.simulator.test_snmp_agent import INVENTORY, agent, fleet  # noqa: F401  (fixtures)
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from probes.result import ProbeStatus
-from probes.snmp import SnmpResult, date_and_time, probe_snmp
-from probes.snmp_client import SnmpClient
-from probes.target import Credentials, SnmpV2c, Target
-from tests.peers import free_port, shared_testdata
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp import SnmpResult, date_and_time, probe_snmp
+from fleetmon.probes.snmp_client import SnmpClient
+from fleetmon.probes.target import Credentials, SnmpV2c, Target
+from tests.peers import data_file, free_port
 from tests.probes.test_snmp import client, wait_for_agent  # noqa: F401  (fixture)
 
 # snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
@@ -35,7 +35,7 @@ FIXED_DISK = "1.3.6.1.2.1.25.2.1.4"
 
 def snmprec(name: str) -> dict[str, str]:
     """OID -> value text of one recording."""
-    lines = shared_testdata("snmprec", f"{name}.snmprec").read_text(encoding="utf-8", errors="replace").splitlines()
+    lines = data_file("snmprec", f"{name}.snmprec").read_text(encoding="utf-8", errors="replace").splitlines()
     return {oid: value for oid, _, value in (line.split("|", 2) for line in lines if line.count("|") >= 2)}
 
 
@@ -68,7 +68,7 @@ SYNTHETIC = {
 @pytest.fixture(scope="module")
 def snmpsim() -> Iterator[int]:
     """snmpsim serving the shared recordings and the synthetic ones, each under its file name as community."""
-    shared = shared_testdata("snmprec")
+    shared = data_file("snmprec")
     port = free_port(socket.SOCK_DGRAM)
     root = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
     (root / "cache").mkdir()

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 
 from fleetmon.cli import main
 from fleetmon.inventory.sample import sample_fleet
-from simulator.control import FaultControl, FaultError, FaultSpec, parse_spec, start_control
-from simulator.fleet import Fleet
-from simulator.runner import start_fleet
-from simulator.state import Fault
+from fleetmon.simulator.control import FaultControl, FaultError, FaultSpec, parse_spec, start_control
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.runner import start_fleet
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port, need_binary
 
 

@@ -10,12 +10,13 @@ import pytest
 from PIL import Image
 
 from fleetmon.inventory.model import Device, DeviceKind
-from probes.image_quality import ImageThresholds, assess, fingerprint
-from probes.digest import challenge_fields
-from simulator.digest_auth import DeviceLogin, Verdict
-from simulator.fleet import Fleet
-from simulator.http_server import DEMO_PASSWORD, DEMO_USERNAME, start_http
-from simulator.state import Fault
+from fleetmon.probes.image_quality import ImageThresholds, assess, fingerprint
+from fleetmon.probes.digest import challenge_fields
+from fleetmon.simulator.digest_auth import DeviceLogin, Verdict
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.http_server import start_http
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port
 
 CAMERAS = ("cam-000101", "cam-000102", "home-000103")

@@ -12,11 +12,11 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
-from probes import ber
-from simulator.control import FaultControl
-from simulator.fleet import Fleet
-from simulator.snmp_agent import SnmpAgent, SnmpSettings, start_snmp
-from simulator.state import Fault
+from fleetmon.probes import ber
+from fleetmon.simulator.control import FaultControl
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.snmp_agent import SnmpAgent, SnmpSettings, start_snmp
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port, need_binary
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"

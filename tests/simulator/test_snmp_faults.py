@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from simulator.control import FaultControl
-from simulator.fleet import Fleet
-from simulator.snmp_agent import SnmpAgent
-from simulator.state import Fault
+from fleetmon.simulator.control import FaultControl
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.snmp_agent import SnmpAgent
+from fleetmon.simulator.state import Fault
 from tests.simulator.test_snmp_agent import (HIK_DISK_STATUS, HR_DEVICE_STATUS, HR_STORAGE, SYS_UPTIME, V3, agent,  # noqa: F401
                                              control, fleet, net_snmp, uptime, values)
 

@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 
 from fleetmon.inventory.model import Device, DeviceKind
-from simulator.control import FaultControl
-from simulator.fleet import Fleet
-from simulator.http_server import start_http
-from simulator.state import Fault
+from fleetmon.simulator.control import FaultControl
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.http_server import start_http
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port
 
 INVENTORY = [

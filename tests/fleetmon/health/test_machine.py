@@ -6,7 +6,7 @@ from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, Transition
 from fleetmon.health.rootcause import resolve
 from fleetmon.inventory.model import Device, DeviceKind
-from probes.result import ProbeStatus
+from fleetmon.probes.result import ProbeStatus
 
 POLICY = Policy()
 

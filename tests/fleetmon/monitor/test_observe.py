@@ -6,11 +6,11 @@ import datetime as dt
 
 from fleetmon.config import MonitorConfig
 from fleetmon.monitor.observe import onvif
-from probes.onvif import DeviceIdentity, OnvifResult
-from probes.onvif_recording import Recording
-from probes.result import ProbeStatus
-from probes.rtsp import RtspResult
-from probes.target import Target
+from fleetmon.probes.onvif import DeviceIdentity, OnvifResult
+from fleetmon.probes.onvif_recording import Recording
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.rtsp import RtspResult
+from fleetmon.probes.target import Target
 
 NOW = dt.datetime.now(dt.UTC)
 RULES = MonitorConfig()

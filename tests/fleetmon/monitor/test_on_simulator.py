@@ -28,12 +28,12 @@ from fleetmon.monitor.service import Monitor
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import state_changes
-from probes.clock import ClockCorrection
-from probes.registry import ProbeClients
-from simulator.control import FaultControl, FaultSpec
-from simulator.fleet import Fleet
-from simulator.runner import default_services, start_fleet
-from simulator.state import Fault
+from fleetmon.probes.clock import ClockCorrection
+from fleetmon.probes.registry import ProbeClients
+from fleetmon.simulator.control import FaultControl, FaultSpec
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.runner import default_services, start_fleet
+from fleetmon.simulator.state import Fault
 from tests.peers import free_port
 
 INTERVAL = 0.5

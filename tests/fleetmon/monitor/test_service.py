@@ -24,8 +24,8 @@ from fleetmon.monitor.sweep import ProbeRunner
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import state_changes
-from probes.result import ProbeStatus
-from probes.target import Target
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Target
 from tests.peers import free_port
 
 INTERVAL = 0.4
