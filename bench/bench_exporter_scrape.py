@@ -25,11 +25,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from fleetmon.exporters.http import start_metrics  # noqa: E402
-from fleetmon.exporters.prometheus import FleetCollector, render  # noqa: E402
-from fleetmon.config import Config, ListenConfig  # noqa: E402
-from fleetmon.monitor.view import MonitorView  # noqa: E402
-from tests.exporters.fleet_views import province_view  # noqa: E402
+from fleetmon.config import Config, ListenConfig
+from fleetmon.exporters.http import start_metrics
+from fleetmon.exporters.prometheus import FleetCollector, render
+from fleetmon.monitor.view import MonitorView
+from tests.exporters.fleet_views import province_view
 
 
 def _median(run: Callable[[], object], repeat: int) -> tuple[float, float]:

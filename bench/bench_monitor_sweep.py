@@ -37,9 +37,9 @@ from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.sweep import SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import SweepStats
+from fleetmon.probes.registry import ProbeClients
 from fleetmon.process import raise_open_files_limit
 from fleetmon.store.inventory import device_dicts
-from fleetmon.probes.registry import ProbeClients
 
 CONTROL_PORT = 16190
 

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import SecretStr  # noqa: E402
+from pydantic import SecretStr
 
-from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process  # noqa: E402
-from fleetmon.probes.onvif import probe_onvif  # noqa: E402
-from fleetmon.probes.onvif_client import KEEPALIVE_SECONDS, OnvifClients  # noqa: E402
-from fleetmon.probes.target import Credentials, Target  # noqa: E402
+from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process
+from fleetmon.probes.onvif.client import KEEPALIVE_SECONDS, OnvifClients
+from fleetmon.probes.onvif.probe import probe_onvif
+from fleetmon.probes.target import Credentials, Target
 
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 

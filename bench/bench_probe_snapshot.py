@@ -32,19 +32,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-import httpx  # noqa: E402
+import httpx
 
-from fleetmon.inventory.model import Device, DeviceKind  # noqa: E402
-from fleetmon.probes.image_quality import ImageThresholds, assess  # noqa: E402
-from fleetmon.probes.result import ProbeStatus  # noqa: E402
-from fleetmon.probes.rtsp import probe_rtsp  # noqa: E402
-from fleetmon.probes.snapshot import probe_snapshot  # noqa: E402
-from fleetmon.probes.target import Credentials, Target  # noqa: E402
-from fleetmon.simulator.fleet import Fleet  # noqa: E402
-from fleetmon.simulator.http_server import start_http  # noqa: E402
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH  # noqa: E402
-from fleetmon.simulator.rtsp import start_rtsp  # noqa: E402
-from tests.peers import free_port  # noqa: E402
+from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.probes.http.snapshot import probe_snapshot
+from fleetmon.probes.image_quality import ImageThresholds, assess
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.rtsp import probe_rtsp
+from fleetmon.probes.target import Credentials, Target
+from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.http_server import start_http
+from fleetmon.simulator.rtsp import start_rtsp
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH
+from tests.peers import free_port
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 SECTION = "## Probes: snapshot and RTSP"

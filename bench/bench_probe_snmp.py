@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fleetmon.inventory.sample import sample_fleet  # noqa: E402
-from fleetmon.probes.snmp import probe_snmp  # noqa: E402
-from fleetmon.probes.snmp_client import GET, Request, SnmpClient  # noqa: E402
+from fleetmon.probes.snmp.client import GET, Request, SnmpClient  # noqa: E402
+from fleetmon.probes.snmp.probe import probe_snmp  # noqa: E402
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target  # noqa: E402
 
 DOC = ROOT / "docs" / "BENCHMARKS.md"

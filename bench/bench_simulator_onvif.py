@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_simulator_snmp import cpu_seconds, rss_bytes  # noqa: E402
+from bench.bench_simulator_snmp import cpu_seconds, rss_bytes
 
 IN_FLIGHT = 64
 CALLS_PER_VISIT = 6  # requests a probe makes to one device on one connection before moving on

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fleetmon.probes import ber  # noqa: E402
+from fleetmon.probes.snmp import ber
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 WINDOW = 200

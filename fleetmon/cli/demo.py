@@ -46,8 +46,8 @@ DEMO_CONTROL_PORT = 16180
 
 def demo_config(directory: Path, metrics_port: int) -> dict:
     """The demo's fleetmon.yaml: the simulator's documented demo logins, read from files."""
-    from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
     from fleetmon.simulator.snmp_agent import SnmpSettings
+    from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 
     secrets = directory / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,10 @@ from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.columns import export_headers
 from fleetmon.inventory.sheets import SheetError, write_sheet
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.store.inventory import load_devices
-from fleetmon.probes.discovery import WS_DISCOVERY_PORT, Announcement, Identified, address_range, scan, ws_discover
-from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.discovery import WS_DISCOVERY_PORT, Announcement, Identified, address_range, scan, ws_discover
 from fleetmon.probes.target import Credentials, Target
+from fleetmon.store.inventory import load_devices
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,9 @@ from fleetmon.health.model import Observation
 from fleetmon.inventory.model import Device, DeviceKind, Protocol
 from fleetmon.monitor.kinds import build_kinds, protocols
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.store.inventory import load_devices
 from fleetmon.probes.registry import ProbeClients
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
-
+from fleetmon.store.inventory import load_devices
 
 MAX_CHANNEL_LINES = 4
 

@@ -12,13 +12,13 @@ import click
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config
 from fleetmon.logs import setup_logging
-from fleetmon.process import raise_open_files_limit
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
-from fleetmon.store.inventory import record_clock_correction
-from fleetmon.probes.clock import ClockCorrection
+from fleetmon.probes.onvif.clock import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
+from fleetmon.process import raise_open_files_limit
+from fleetmon.store.inventory import record_clock_correction
 
 log = logging.getLogger("fleetmon")
 

@@ -18,13 +18,12 @@ import httpx
 from pydantic import SecretStr
 
 from fleetmon.inventory.importer import read_devices
-from fleetmon.inventory.sheets import SheetError
 from fleetmon.simulator.control import FaultError, parse_fault, parse_spec
 from fleetmon.simulator.discovery import DEFAULT_DISCOVERY_PORT
 from fleetmon.simulator.fleet import Fleet
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
 from fleetmon.simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
 from fleetmon.simulator.snmp_agent import SnmpSettings
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, HttpSettings
 
 control_port_option = click.option("--control-port", type=click.IntRange(1, 65535), default=DEFAULT_CONTROL_PORT,
                                    show_default=True, help="Port of the simulator's control API on 127.0.0.1.")
@@ -58,8 +57,6 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
         return
     if inventory is None:
         raise click.UsageError("give --inventory FILE, or a sub-command (fault, clear, devices)")
-    from fleetmon.inventory.importer import read_devices
-    from fleetmon.simulator.fleet import Fleet
 
     try:
         specs = [parse_spec(spec) for spec in faults]

@@ -17,8 +17,8 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
-from fleetmon.exporters.prometheus import CONTENT_TYPE, render
 from fleetmon.config import Config
+from fleetmon.exporters.prometheus import CONTENT_TYPE, render
 from fleetmon.monitor.view import MonitorView
 
 _VIEW = web.AppKey("view", MonitorView)

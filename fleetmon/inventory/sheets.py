@@ -56,7 +56,7 @@ def _find_header(rows: Sequence[Sequence[Any]], matcher: HeaderMatcher, source: 
             best = (r, mapping)
     row_index, mapping = best
     names = {n for n, _ in mapping.values()}
-    if "id" not in names and "serial" not in names or len(mapping) < 3:
+    if ("id" not in names and "serial" not in names) or len(mapping) < 3:
         raise SheetError(
             f"{source}: no header row found in the first {HEADER_SEARCH_ROWS} rows "
             "(expected columns such as 'Device ID'/'Mã thiết bị', 'Kind'/'Loại thiết bị', 'Host'/'Địa chỉ IP')"

@@ -161,7 +161,7 @@ def _mac(value: Any) -> str:
 
 def _protocols(value: Any) -> tuple[Protocol, ...]:
     parts = [p for p in re.split(r"[\s,;/+]+", fold(_text(value))) if p]
-    return tuple(dict.fromkeys(_lookup({p: () for p in Protocol}, p, "protocol") for p in parts))
+    return tuple(dict.fromkeys(_lookup(dict.fromkeys(Protocol, ()), p, "protocol") for p in parts))
 
 
 def _active(value: Any) -> bool:

@@ -19,15 +19,15 @@ from fleetmon.inventory.vendors import firmware_family
 from fleetmon.monitor import observe
 from fleetmon.monitor.service import ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
-from fleetmon.probes.clock import ClockCorrection, correct_clock
+from fleetmon.probes.http.snapshot import probe_snapshot
+from fleetmon.probes.http.vendor_api import STORAGE_APIS
 from fleetmon.probes.image_quality import ImageFingerprint
-from fleetmon.probes.onvif import OnvifResult, probe_onvif
+from fleetmon.probes.onvif.clock import ClockCorrection, correct_clock
+from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
 from fleetmon.probes.registry import PROBES, ProbeClients
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult, probe_rtsp
-from fleetmon.probes.snapshot import probe_snapshot
 from fleetmon.probes.target import Target
-from fleetmon.probes.vendor_http import STORAGE_APIS
 
 MIN_RTSP_SECONDS = 0.5  # below this, the stream check waits for the next sweep
 

@@ -6,21 +6,20 @@ stopped, a clock that drifted. One function per probe kind, all of one shape.
 
 from __future__ import annotations
 
-import time
-
 import datetime as dt
+import time
 from collections.abc import Iterable
 
 from fleetmon.config import MonitorConfig
 from fleetmon.health.model import DiskHealth, Observation, Recording, Volume
-from fleetmon.probes.onvif import OnvifResult
+from fleetmon.probes.http.snapshot import SnapshotResult
+from fleetmon.probes.http.vendor_api import Disk, VendorHttpResult
+from fleetmon.probes.onvif.probe import OnvifResult
 from fleetmon.probes.reachability import ReachabilityResult
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
-from fleetmon.probes.snapshot import SnapshotResult
-from fleetmon.probes.snmp import SnmpResult
+from fleetmon.probes.snmp.probe import SnmpResult
 from fleetmon.probes.target import Target
-from fleetmon.probes.vendor_http import Disk, VendorHttpResult
 
 _UNANSWERED = {
     ProbeStatus.TIMEOUT: "not answering",

@@ -123,7 +123,7 @@ class LeaseOwnership(Ownership):
                     .values(expires_at=_at(expires))
                     .returning(bucket_leases.c.bucket)
                 ).scalars().all()
-                self._held.update({b: expires for b in renewed})
+                self._held.update(dict.fromkeys(renewed, expires))
             self._draining = {b for b in self._draining if b in self._held}
             if len(keep) < fair:
                 self._claim(conn, fair - len(keep), now, expires)

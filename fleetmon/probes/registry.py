@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from fleetmon.probes.onvif import probe_onvif
-from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.http.vendor_api import probe_vendor_http
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.probe import probe_onvif
 from fleetmon.probes.reachability import probe_reachability
 from fleetmon.probes.result import ProbeResult
-from fleetmon.probes.snmp import probe_snmp
-from fleetmon.probes.snmp_client import SnmpClient
+from fleetmon.probes.snmp.client import SnmpClient
+from fleetmon.probes.snmp.probe import probe_snmp
 from fleetmon.probes.target import Target
-from fleetmon.probes.vendor_http import probe_vendor_http
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, unquote, urlsplit
 
-from fleetmon.probes.digest import authorization
-from fleetmon.probes.http_limits import classify_error
+from fleetmon.probes.http.digest import authorization
+from fleetmon.probes.http.limits import classify_error
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
 

@@ -6,7 +6,7 @@ HMAC under a per-process key), so 100,000 devices keep no per-client state, and 
 earns a challenge with `stale=true`. Both `qop=auth` (HTTP clients) and the RFC 2069 form without
 qop (many RTSP clients) are accepted; the `uri` a client signed must be the one it requested.
 A device with WRONG_PASSWORD set rejects every login, as after someone changed its password.
-The digest arithmetic is the probes' own (`fleetmon.probes.digest`), so both ends agree by construction.
+The digest arithmetic is the probes' own (`fleetmon.probes.http.digest`), so both ends agree by construction.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from pydantic import SecretStr
 
-from fleetmon.probes.digest import challenge_fields, digest_response
+from fleetmon.probes.http.digest import challenge_fields, digest_response
 from fleetmon.simulator.state import EmulatedDevice, Fault
 
 NONCE_LIFETIME = 300.0

@@ -1,4 +1,4 @@
-"""Recorders' own storage APIs, the ones `fleetmon.probes.vendor_http` reads, behind HTTP Digest.
+"""Recorders' own storage APIs, the ones `fleetmon.probes.http.vendor_api` reads, behind HTTP Digest.
 
     hikvision firmware  GET /ISAPI/ContentMgmt/Storage/hdd                      hddList XML, sizes in MiB
     dahua firmware      GET /cgi-bin/storageDevice.cgi?action=getDeviceAllInfo  key=value lines, bytes
@@ -17,8 +17,8 @@ from aiohttp import web
 
 from fleetmon.inventory.vendors import firmware_family
 from fleetmon.simulator.digest_auth import DeviceLogin, refusal
-from fleetmon.simulator.web_context import HttpSettings, device_of
 from fleetmon.simulator.state import Disk, EmulatedDevice
+from fleetmon.simulator.web_context import HttpSettings, device_of
 
 ISAPI_HDD_PATH = "/ISAPI/ContentMgmt/Storage/hdd"
 DAHUA_STORAGE_PATH = "/cgi-bin/storageDevice.cgi"

@@ -26,11 +26,11 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from fleetmon.inventory.model import DeviceKind
-from fleetmon.probes import ber
-from fleetmon.probes.ber import Oid
+from fleetmon.probes.snmp import ber
+from fleetmon.probes.snmp.ber import Oid
 from fleetmon.simulator.state import EmulatedDevice
 
 Getter = Callable[[EmulatedDevice, float], bytes]  # (device, now) -> encoded value TLV
@@ -240,7 +240,7 @@ class View:
         return found, self.getters[found](device, now)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _view(kind: DeviceKind, vendor: str, disks: int) -> View:
     rows = _system() + _interfaces(kind, PORTS_BY_KIND[kind])
     if kind is DeviceKind.NVR:

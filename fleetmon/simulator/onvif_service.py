@@ -24,11 +24,20 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from fleetmon.simulator.fleet import Fleet
-from fleetmon.simulator.web_context import FLEET, SNAPSHOT_PATH, HttpSettings, device_of
-from fleetmon.simulator.soap import CONTENT_TYPE, Request, SoapError, envelope, fault_envelope, parse_request, parse_time
+from fleetmon.simulator.soap import (
+    CONTENT_TYPE,
+    Request,
+    SoapError,
+    envelope,
+    fault_envelope,
+    parse_request,
+    parse_time,
+    token_matches,
+    xs_datetime,
+)
 from fleetmon.simulator.soap import text as t
-from fleetmon.simulator.soap import token_matches, xs_datetime
 from fleetmon.simulator.state import EmulatedDevice, Fault
+from fleetmon.simulator.web_context import FLEET, SNAPSHOT_PATH, HttpSettings, device_of
 
 CREATED_WINDOW = 300.0  # seconds a token's Created may differ from the device clock
 RECORDING_STOPPED_AGE = 3 * 3600.0

@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 from fleetmon.simulator.digest_auth import DeviceLogin, Verdict, device_verdict
 from fleetmon.simulator.fleet import Fleet
-from fleetmon.simulator.web_context import HttpSettings
 from fleetmon.simulator.state import EmulatedDevice, Fault
 from fleetmon.simulator.tcp_faults import LISTEN_BACKLOG, AddressFaults, reuse_port_socket
+from fleetmon.simulator.web_context import HttpSettings
 
 MAX_HEAD = 8 * 1024
 MAX_BODY = 4 * 1024

@@ -23,9 +23,9 @@ from fleetmon.simulator.control import FaultControl, FaultSpec, start_control
 from fleetmon.simulator.discovery import start_discovery
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import HttpSettings
 from fleetmon.simulator.rtsp import start_rtsp
 from fleetmon.simulator.snmp_agent import SnmpSettings, start_snmp
+from fleetmon.simulator.web_context import HttpSettings
 
 log = logging.getLogger(__name__)
 

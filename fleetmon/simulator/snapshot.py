@@ -15,9 +15,9 @@ from aiohttp import web
 
 from fleetmon.inventory.model import DeviceKind
 from fleetmon.simulator.digest_auth import DeviceLogin, refusal
-from fleetmon.simulator.web_context import SNAPSHOT_PATH, HttpSettings, device_of
 from fleetmon.simulator.scene import Look, SceneRenderer
 from fleetmon.simulator.state import EmulatedDevice, Fault
+from fleetmon.simulator.web_context import SNAPSHOT_PATH, HttpSettings, device_of
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7), "ICT")
 

@@ -5,7 +5,7 @@ which address it was sent to (-> which device, via `Fleet.at`) and lets the repl
 that address, as net-snmp and pysnmp drop replies from any other source. Datagrams from
 outside 127.0.0.0/8 are dropped unread.
 
-v2c GET/GETNEXT/GETBULK run on the hand-written codec of `fleetmon.probes.ber` (the hot path: the
+v2c GET/GETNEXT/GETBULK run on the hand-written codec of `fleetmon.probes.snmp.ber` (the hot path: the
 simulator must outrun fleetmon's probes); v3 goes through `fleetmon.simulator.usm`; v1 is not answered. Faults, as a client
 sees them: offline, refused, hang, parent down, flapping and packet loss -> no answer; slow ->
 the answer is delayed; wrong password -> the community is refused (v2c silence) and v3 gets a
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.target import AuthProtocol, PrivProtocol
-from fleetmon.probes import ber
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.mib import View, view_for
 from fleetmon.simulator.state import EmulatedDevice, Fault

@@ -18,11 +18,30 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fleetmon.probes import ber
-from fleetmon.probes.snmp_usm import (AUTH_PROTOCOLS, DECRYPTION_ERRORS, FLAG_AUTH, FLAG_PRIV, FLAG_REPORTABLE, NOT_IN_TIME_WINDOWS,
-                             PRIV_PROTOCOLS, REPORT, TIME_WINDOW, UNKNOWN_ENGINE_IDS, UNKNOWN_USER_NAMES,
-                             UNSUPPORTED_SEC_LEVELS, WRONG_DIGESTS, LocalizedKeys, Message, build_message, localize,
-                             parse_message, password_to_key, scoped_plaintext, verify)
+from fleetmon.probes.snmp import ber
+from fleetmon.probes.snmp.usm import (
+    AUTH_PROTOCOLS,
+    DECRYPTION_ERRORS,
+    FLAG_AUTH,
+    FLAG_PRIV,
+    FLAG_REPORTABLE,
+    NOT_IN_TIME_WINDOWS,
+    PRIV_PROTOCOLS,
+    REPORT,
+    TIME_WINDOW,
+    UNKNOWN_ENGINE_IDS,
+    UNKNOWN_USER_NAMES,
+    UNSUPPORTED_SEC_LEVELS,
+    WRONG_DIGESTS,
+    LocalizedKeys,
+    Message,
+    build_message,
+    localize,
+    parse_message,
+    password_to_key,
+    scoped_plaintext,
+    verify,
+)
 
 
 def engine_id_for(device_id: str) -> bytes:

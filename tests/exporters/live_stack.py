@@ -30,12 +30,12 @@ from fleetmon.cli.context import AppContext
 from fleetmon.cli.run import serve
 from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device
-from fleetmon.store.engine import open_store
-from fleetmon.store.inventory import apply_plan
 from fleetmon.simulator.control import FaultSpec
 from fleetmon.simulator.fleet import Fleet
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from fleetmon.simulator.runner import default_services, start_fleet
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
+from fleetmon.store.engine import open_store
+from fleetmon.store.inventory import apply_plan
 from tests.peers import free_port, need_binary
 
 RULES = Path(__file__).resolve().parents[2] / "fleetmon" / "exporters" / "rules" / "fleetmon.rules.yml"

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fleetmon.config import Config, ListenConfig
 from fleetmon.exporters.http import start_metrics
 from fleetmon.exporters.prometheus import render
-from fleetmon.config import Config, ListenConfig
 from fleetmon.monitor.view import MonitorView
 from tests.exporters.fleet_views import province_view
 

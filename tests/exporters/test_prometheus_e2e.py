@@ -11,15 +11,17 @@ devices to within 0.001, over every window.
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from fleetmon.grafana.build import DASHBOARDS, Dashboard, Panel
+from fleetmon.grafana.build import NVR as NVR_DASHBOARD
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import has_storage_api
-from fleetmon.grafana.build import DASHBOARDS, NVR as NVR_DASHBOARD, Dashboard, Panel
 from fleetmon.simulator.control import FaultSpec
 from fleetmon.simulator.state import Fault
 from tests.exporters.live_stack import RULES, LiveStack, live_stack, on_free_ports

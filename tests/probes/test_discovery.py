@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 from fleetmon.inventory.model import Device, DeviceKind
-from fleetmon.probes.discovery import address_range, parse_probe_matches, scan, ws_discover
-from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.discovery import address_range, parse_probe_matches, scan, ws_discover
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
 from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.discovery import DiscoveryResponder, start_discovery
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import DEMO_PASSWORD
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import DEMO_PASSWORD
 from tests.peers import free_port
 
 INVENTORY = [

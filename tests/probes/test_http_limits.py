@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from fleetmon.probes.http_limits import fetch_bounded
+from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.result import ProbeStatus
 from tests.peers import free_port
 

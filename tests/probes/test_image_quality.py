@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from bench.image_checks_confusion import (
-    CLASSES, Sample, accuracy, confusion, draw_world, labelled_set, markdown, snapshot, view)
+from bench.image_checks_confusion import CLASSES, Sample, accuracy, confusion, draw_world, labelled_set, markdown, snapshot, view
 from fleetmon.probes.image_quality import ImageDecodeError, ImageThresholds, assess, fingerprint
 
 HELD_OUT_SEED = 1000  # the thresholds were tuned on seeds 0-23

@@ -12,16 +12,16 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
-from fleetmon.probes.clock import correct_clock
-from fleetmon.probes.onvif import OnvifResult, probe_onvif
-from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.clock import correct_clock
+from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
 from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import HttpSettings
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import HttpSettings
 from tests.peers import free_port
 
 PASSWORD = "probe-secret-7"

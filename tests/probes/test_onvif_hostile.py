@@ -13,8 +13,8 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from fleetmon.probes.onvif import OnvifResult, probe_onvif
-from fleetmon.probes.onvif_client import OnvifClients
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from pydantic import SecretStr
 
-from fleetmon.probes.digest import challenge_fields, digest_response
+from fleetmon.probes.http.digest import challenge_fields, digest_response
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import MediaTrack, RtspResult, parse_sdp, probe_rtsp
 from fleetmon.probes.target import Credentials, Target

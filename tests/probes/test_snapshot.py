@@ -15,15 +15,15 @@ from PIL import Image
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.probes.http.snapshot import CameraAuth, SnapshotResult, probe_snapshot
 from fleetmon.probes.image_quality import ImageFingerprint
 from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.snapshot import CameraAuth, SnapshotResult, probe_snapshot
 from fleetmon.probes.target import Credentials, Target
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH
 from fleetmon.simulator.scene import Look, SceneRenderer
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH
 from tests.peers import free_port
 from tests.probes.test_http_limits import Handler, Serve, _drip, _garbage, _hang, _huge, _status, serve  # noqa: F401
 

@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.snmp import SnmpResult, probe_snmp, rebooted_between
-from fleetmon.probes.snmp_client import SnmpClient
+from fleetmon.probes.snmp.client import SnmpClient
+from fleetmon.probes.snmp.probe import SnmpResult, probe_snmp, rebooted_between
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
 from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet

@@ -15,10 +15,10 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from fleetmon.probes import ber
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.snmp import SnmpResult, probe_snmp
-from fleetmon.probes.snmp_client import RESPONSE, SnmpClient, read_pdu
+from fleetmon.probes.snmp.client import RESPONSE, SnmpClient, read_pdu
+from fleetmon.probes.snmp.probe import SnmpResult, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
 from fleetmon.simulator.snmp_agent import SnmpAgent
 from tests.probes.test_snmp import HOSTS, KINDS

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.snmp import SnmpResult, date_and_time, probe_snmp
-from fleetmon.probes.snmp_client import SnmpClient
+from fleetmon.probes.snmp.client import SnmpClient
+from fleetmon.probes.snmp.probe import SnmpResult, date_and_time, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
 from tests.peers import data_file, free_port
 from tests.probes.test_snmp import client, wait_for_agent  # noqa: F401  (fixture)

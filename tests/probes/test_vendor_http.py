@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from fleetmon.probes.http.vendor_api import probe_vendor_http
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
-from fleetmon.probes.vendor_http import probe_vendor_http
 from tests.peers import free_port
 
 USER, PASSWORD, REALM = "admin", "Nvr-s3cret!", "NVR"

@@ -9,14 +9,14 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.probes.http.vendor_api import probe_vendor_http
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
-from fleetmon.probes.vendor_http import probe_vendor_http
 from fleetmon.simulator.control import FaultControl, FaultSpec
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from tests.peers import free_port
 
 RECORDERS = {"nvr-hik": ("Hikvision", "127.77.2.1"), "nvr-dahua": ("Dahua", "127.77.2.2"),

@@ -10,15 +10,15 @@ from typing import Any
 import aiohttp
 import pytest
 import zeep.exceptions
-from pydantic import SecretStr
 from onvif import ONVIFCamera
+from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import HttpSettings
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import HttpSettings
 from tests.peers import free_port
 
 INVENTORY = [

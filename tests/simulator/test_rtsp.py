@@ -10,14 +10,14 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
-from fleetmon.probes.digest import challenge_fields
+from fleetmon.probes.http.digest import challenge_fields
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import MediaTrack, probe_rtsp
 from fleetmon.probes.target import Credentials, Target
 from fleetmon.simulator.fleet import Fleet
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from fleetmon.simulator.rtsp import RtspServer, start_rtsp
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from tests.peers import free_port
 
 HOSTS = {"cam-1": "127.77.3.1", "cam-2": "127.77.3.2"}

@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 
 from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.probes.http.digest import challenge_fields
 from fleetmon.probes.image_quality import ImageThresholds, assess, fingerprint
-from fleetmon.probes.digest import challenge_fields
 from fleetmon.simulator.digest_auth import DeviceLogin, Verdict
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
-from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from fleetmon.simulator.state import Fault
+from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from tests.peers import free_port
 
 CAMERAS = ("cam-000101", "cam-000102", "home-000103")
@@ -143,7 +143,7 @@ def test_expired_nonce_is_stale_and_a_forged_one_rejected() -> None:
     assert login.check(signed(nonce), "GET", "/onvif-snapshot/P1", now=1_000_010) is Verdict.ACCEPTED
     assert login.check(signed(nonce), "GET", "/onvif-snapshot/P2", now=1_000_010) is Verdict.REJECTED
     assert login.check(signed(nonce), "GET", "/onvif-snapshot/P1", now=1_000_900) is Verdict.STALE
-    forged = f"{int(1_000_900):x}" + nonce[-16:]
+    forged = f"{1_000_900:x}" + nonce[-16:]
     assert login.check(signed(forged), "GET", "/onvif-snapshot/P1", now=1_000_910) is Verdict.REJECTED
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from fleetmon.inventory.model import Device, DeviceKind
-from fleetmon.probes import ber
+from fleetmon.probes.snmp import ber
 from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.snmp_agent import SnmpAgent, SnmpSettings, start_snmp

@@ -15,8 +15,19 @@ from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.snmp_agent import SnmpAgent
 from fleetmon.simulator.state import Fault
-from tests.simulator.test_snmp_agent import (HIK_DISK_STATUS, HR_DEVICE_STATUS, HR_STORAGE, SYS_UPTIME, V3, agent,  # noqa: F401
-                                             control, fleet, net_snmp, uptime, values)
+from tests.simulator.test_snmp_agent import (  # noqa: F401
+    HIK_DISK_STATUS,
+    HR_DEVICE_STATUS,
+    HR_STORAGE,
+    SYS_UPTIME,
+    V3,
+    agent,
+    control,
+    fleet,
+    net_snmp,
+    uptime,
+    values,
+)
 
 
 async def test_v3_slow_answer_arrives_after_its_delay(agent: SnmpAgent, control: FaultControl) -> None:

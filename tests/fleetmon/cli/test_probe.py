@@ -12,12 +12,12 @@ from pathlib import Path
 from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import DeviceKind
 from fleetmon.inventory.sample import sample_fleet
-from fleetmon.store.engine import open_store
-from fleetmon.store.inventory import apply_plan
 from fleetmon.simulator.control import FaultSpec
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.runner import default_services, start_fleet
 from fleetmon.simulator.state import Fault
+from fleetmon.store.engine import open_store
+from fleetmon.store.inventory import apply_plan
 from tests.peers import free_port
 
 PASSWORD = "fleetmon-demo"  # the simulator's documented demo login

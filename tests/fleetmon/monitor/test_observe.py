@@ -6,8 +6,8 @@ import datetime as dt
 
 from fleetmon.config import MonitorConfig
 from fleetmon.monitor.observe import onvif
-from fleetmon.probes.onvif import DeviceIdentity, OnvifResult
-from fleetmon.probes.onvif_recording import Recording
+from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
+from fleetmon.probes.onvif.recording import Recording
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
 from fleetmon.probes.target import Target

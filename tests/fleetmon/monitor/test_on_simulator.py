@@ -25,15 +25,15 @@ from fleetmon.inventory.model import DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor
-from fleetmon.store.engine import open_store
-from fleetmon.store.inventory import apply_plan
-from fleetmon.store.schema import state_changes
-from fleetmon.probes.clock import ClockCorrection
+from fleetmon.probes.onvif.clock import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
 from fleetmon.simulator.control import FaultControl, FaultSpec
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.runner import default_services, start_fleet
 from fleetmon.simulator.state import Fault
+from fleetmon.store.engine import open_store
+from fleetmon.store.inventory import apply_plan
+from fleetmon.store.schema import state_changes
 from tests.peers import free_port
 
 INTERVAL = 0.5

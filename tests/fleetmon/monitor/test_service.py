@@ -21,11 +21,11 @@ from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.service import Monitor, ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.target import Target
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import state_changes
-from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.target import Target
 from tests.peers import free_port
 
 INTERVAL = 0.4

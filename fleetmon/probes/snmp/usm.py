@@ -24,7 +24,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from fleetmon.probes import ber
+from fleetmon.probes.snmp import ber
 
 # auth protocol -> (hash name, digest bytes sent in msgAuthenticationParameters)
 AUTH_PROTOCOLS = {"md5": ("md5", 12), "sha": ("sha1", 12), "sha224": ("sha224", 16), "sha256": ("sha256", 24),

@@ -9,7 +9,7 @@ device except a bounded cache:
                 msgID (v3) and must come from the address asked
     retries     a request is re-sent with the same id within its deadline, so a late answer to
                 the first copy still counts; the whole exchange never outlives the deadline
-    v3          USM (`fleetmon.probes.snmp_usm`) on the same sockets: engine-ID discovery once per
+    v3          USM (`fleetmon.probes.snmp.usm`) on the same sockets: engine-ID discovery once per
                 agent, then authNoPriv/authPriv; each agent's engine ID, boots and clock sit
                 in an LRU of at most `engines` entries (an evicted agent is discovered again);
                 master keys are cached per password, localised keys derived per message
@@ -35,11 +35,25 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from fleetmon.probes import ber
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.result import ProbeStatus
-from fleetmon.probes.snmp_usm import (AUTH_PROTOCOLS, FLAG_AUTH, FLAG_PRIV, FLAG_REPORTABLE, NOT_IN_TIME_WINDOWS, PRIV_PROTOCOLS,
-                             REPORT, UNKNOWN_ENGINE_IDS, LocalizedKeys, build_message, localize, parse_message,
-                             password_to_key, scoped_plaintext, verify)
+from fleetmon.probes.snmp.usm import (
+    AUTH_PROTOCOLS,
+    FLAG_AUTH,
+    FLAG_PRIV,
+    FLAG_REPORTABLE,
+    NOT_IN_TIME_WINDOWS,
+    PRIV_PROTOCOLS,
+    REPORT,
+    UNKNOWN_ENGINE_IDS,
+    LocalizedKeys,
+    build_message,
+    localize,
+    parse_message,
+    password_to_key,
+    scoped_plaintext,
+    verify,
+)
 from fleetmon.probes.target import SnmpV2c, SnmpV3
 
 log = logging.getLogger(__name__)

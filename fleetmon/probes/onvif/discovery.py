@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from fleetmon.probes.onvif import DeviceIdentity, identity_of
-from fleetmon.probes.onvif_client import DeviceSession, OnvifCallError, OnvifClients
+from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
+from fleetmon.probes.onvif.probe import DeviceIdentity, identity_of
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 from PIL import Image
 
-from fleetmon.probes.http_limits import fetch_bounded
+from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.image_quality import (
     CheckOutcome,
     ImageAssessment,

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from fleetmon.probes.onvif_client import DeviceSession, OnvifCallError
+from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError
 
 MAX_RESULT_PAGES = 20
 KEEP_ALIVE = "PT10S"

@@ -1,6 +1,6 @@
 """The few BER encodings SNMP needs, by hand: pyasn1 costs ~1 ms a message, this ~20 µs.
 
-One codec for both ends: the SNMP probe's client (`fleetmon.probes.snmp_client`) and the simulator's
+One codec for both ends: the SNMP probe's client (`fleetmon.probes.snmp.client`) and the simulator's
 agent. Only definite lengths and the universal/application types SNMP uses. Encoders return
 whole TLVs (tag, length, content) as bytes so a message is assembled by concatenation; the
 decoder walks a buffer by offsets and never copies what it does not keep. Malformed input

@@ -21,7 +21,7 @@ from typing import Literal
 import httpx
 from lxml import etree
 
-from fleetmon.probes.http_limits import fetch_bounded
+from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
 

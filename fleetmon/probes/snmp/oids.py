@@ -14,8 +14,8 @@ from typing import get_args
 
 import yaml
 
-from fleetmon.probes.ber import Oid, parse_oid
-from fleetmon.probes.vendor_http import DiskState
+from fleetmon.probes.http.vendor_api import DiskState
+from fleetmon.probes.snmp.ber import Oid, parse_oid
 
 DISK_STATES: tuple[DiskState, ...] = get_args(DiskState)
 

@@ -7,7 +7,7 @@
     FindRecordings...                        per channel: newest and oldest footage (Profile G)
 
 The whole exchange is bounded by `target.timeout`; a device that never answers, drips bytes or
-sends megabytes costs one timeout and bounded memory (see `fleetmon.probes.onvif_client`). Findings made
+sends megabytes costs one timeout and bounded memory (see `fleetmon.probes.onvif.client`). Findings made
 before a failure are kept in the result. Optional features (snapshot URIs, recording search)
 missing on a unit are not failures: a camera without them is healthy.
 """
@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetmon.probes.onvif_client import DeviceSession, OnvifCallError, OnvifClients
-from fleetmon.probes.onvif_recording import Recording, find_recordings
+from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
+from fleetmon.probes.onvif.recording import Recording, find_recordings
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
 

@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fleetmon.probes.onvif_client import DeviceSession, OnvifCallError, OnvifClients
+from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 

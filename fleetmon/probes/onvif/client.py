@@ -47,7 +47,7 @@ from requests.structures import CaseInsensitiveDict
 from zeep.settings import Settings
 from zeep.wsdl.utils import etree_to_string
 
-from fleetmon.probes.http_limits import classify_error
+from fleetmon.probes.http.limits import classify_error
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 

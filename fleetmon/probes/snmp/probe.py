@@ -11,7 +11,7 @@ recorder answers in one request, a 28-port switch in one or two.
                 hrDiskStorageTable, and the vendor's disk table (recorders and unknown kinds)
     vendors     from sysObjectID's enterprise number (or the inventory's vendor, which lets the
                 vendor's columns ride in the first request); disk tables and state codes come
-                from `fleetmon/probes/data/vendor_mibs.yaml` through `fleetmon.probes.snmp_oids`
+                from `fleetmon/probes/data/vendor_mibs.yaml` through `fleetmon.probes.snmp.oids`
     problems    technician words derived from the findings: "disk 2 (HDD2): failed (abnormal)",
                 "volume /mnt/hdd1 97 % full", "port eth1 down", "clock 600 s ahead"
 
@@ -27,18 +27,50 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from fleetmon.probes import ber
+from fleetmon.probes.snmp import ber
+from fleetmon.probes.http.vendor_api import FULL_BELOW_FREE_RATIO, Disk, DiskState
 from fleetmon.probes.result import ProbeResult, ProbeStatus
-from fleetmon.probes.snmp_client import GETBULK, TOO_BIG, ERROR_NAMES, Failure, Reply, Request, SnmpClient
-from fleetmon.probes.snmp_oids import (HR_DEVICE_COLUMNS, HR_DEVICE_DESCR, HR_DEVICE_DISK_STORAGE, HR_DEVICE_ENTRY,
-                              HR_DEVICE_STATUS, HR_DEVICE_TYPE, HR_DISK_CAPACITY, HR_DISK_COLUMNS, HR_DISK_REMOVABLE,
-                              HR_DISK_STORAGE_ENTRY, HR_STORAGE_COLUMNS, HR_STORAGE_DESCR, HR_STORAGE_ENTRY,
-                              HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED, HR_SYSTEM_DATE,
-                              IF_ADMIN, IF_COLUMNS, IF_DESCR, IF_ENTRY, IF_IN_ERRORS, IF_IN_OCTETS, IF_OPER,
-                              IF_OPER_STATES, IF_OUT_ERRORS, IF_SOFTWARE_LOOPBACK, IF_TYPE, SCALARS, SYS_DESCR,
-                              SYS_OBJECT_ID, SYS_UPTIME, VOLUME_TYPES, DiskTable, VendorMibs, vendor_mibs)
+from fleetmon.probes.snmp.client import ERROR_NAMES, GETBULK, TOO_BIG, Failure, Reply, Request, SnmpClient
+from fleetmon.probes.snmp.oids import (
+    HR_DEVICE_COLUMNS,
+    HR_DEVICE_DESCR,
+    HR_DEVICE_DISK_STORAGE,
+    HR_DEVICE_ENTRY,
+    HR_DEVICE_STATUS,
+    HR_DEVICE_TYPE,
+    HR_DISK_CAPACITY,
+    HR_DISK_COLUMNS,
+    HR_DISK_REMOVABLE,
+    HR_DISK_STORAGE_ENTRY,
+    HR_STORAGE_COLUMNS,
+    HR_STORAGE_DESCR,
+    HR_STORAGE_ENTRY,
+    HR_STORAGE_SIZE,
+    HR_STORAGE_TYPE,
+    HR_STORAGE_UNITS,
+    HR_STORAGE_USED,
+    HR_SYSTEM_DATE,
+    IF_ADMIN,
+    IF_COLUMNS,
+    IF_DESCR,
+    IF_ENTRY,
+    IF_IN_ERRORS,
+    IF_IN_OCTETS,
+    IF_OPER,
+    IF_OPER_STATES,
+    IF_OUT_ERRORS,
+    IF_SOFTWARE_LOOPBACK,
+    IF_TYPE,
+    SCALARS,
+    SYS_DESCR,
+    SYS_OBJECT_ID,
+    SYS_UPTIME,
+    VOLUME_TYPES,
+    DiskTable,
+    VendorMibs,
+    vendor_mibs,
+)
 from fleetmon.probes.target import Target
-from fleetmon.probes.vendor_http import FULL_BELOW_FREE_RATIO, Disk, DiskState
 
 VOLUME_FULL_PERCENT = 95.0
 CLOCK_SKEW_LIMIT_SECONDS = 120.0
