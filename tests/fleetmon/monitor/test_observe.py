@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from fleetmon.config import MonitorConfig
+from fleetmon.health.machine import Policy, apply
+from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.monitor.observe import onvif, snmp
 from fleetmon.probes.findings import Disk, Recording, Volume
 from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
@@ -70,3 +73,16 @@ def test_volume_fill_is_judged_against_the_configured_percentage() -> None:
     assert snmp(result, MonitorConfig(volume_full_percent=90)).problems[1:] == (
         "volume /mnt/hdd1 96 % full", "volume /mnt/hdd2 90 % full")
 
+
+def test_a_degraded_unit_whose_numbers_move_writes_no_state_change_until_its_problems_change() -> None:
+    """Issue 11: a clock 100 s ahead, then 101 s, with recording stopped for ever longer, is one degradation."""
+    target, status, policy = Target("nvr-1", "127.0.0.1"), DeviceStatus(), Policy()
+    changes = []
+    for minute, skew, stopped_hours in ((0, 100.0, 5), (5, 101.0, 5.1), (10, 103.0, 5.2), (15, 103.0, 0)):
+        result = found(clock_skew_seconds=skew, recordings=[channel("cam-1", stopped_hours * 60, 31)])
+        obs = dataclasses.replace(onvif(result, target, RULES), at=minute * 60.0)
+        changes.append(apply(status, obs, policy, liveness=True))
+    first, *moving, recovered = changes
+    assert first is not None and first.new is Health.DEGRADED and "recording stopped" in first.reason
+    assert moving == [None, None]
+    assert recovered is not None and recovered.reason == "clock 103 s ahead: footage times are wrong"
