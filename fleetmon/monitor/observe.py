@@ -78,9 +78,10 @@ def snmp(result: SnmpResult, rules: MonitorConfig) -> Observation:
     """Uptime (reboots), volumes, disks, ports, clock and the unit's own verdict; for switches, liveness."""
     if not result.ok:
         return failed(result, "SNMP")
-    problems = list(result.problems)
-    problems += [Problem(f"volume {v.name} {v.used_percent:.0f} % full", f"volume_full:{v.name}")
-                 for v in result.volumes if v.used_percent >= rules.volume_full_percent]
+    problems = result.problems  # built afresh by the result, used once: extended in place, no copy on the hot path
+    for v in result.volumes:
+        if v.used_percent >= rules.volume_full_percent:
+            problems.append(Problem(f"volume {v.name} {v.used_percent:.0f} % full", f"volume_full:{v.name}"))
     if result.clock_skew_seconds is not None:
         problems += _clock(result.clock_skew_seconds, rules.clock_skew_limit)
     return _base(result, alive=True, problems=tuple(problems), uptime_seconds=result.uptime_seconds,
