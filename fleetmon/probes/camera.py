@@ -18,6 +18,7 @@ what was done comes back in `CameraResult.clock_correction`, for the caller to r
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -96,13 +97,15 @@ async def _correct(found: OnvifResult, target: Target, clients: OnvifClients) ->
 
 
 async def probe_camera(target: Target, clients: OnvifClients, memory: CameraMemory) -> CameraResult:
-    """ONVIF, the clock, then the stream, all within one `target.timeout` (the sweep's bound)."""
+    """ONVIF, the clock, then the stream, all within one `target.timeout` (the sweep's bound: a
+    probe past it is cancelled, and a clock correction made would go unrecorded)."""
+    started = time.perf_counter()
     found = await probe_onvif(target, clients, media=target.device_id not in memory.stream_uris)
     memory.learn(found)
     result = CameraResult(device_id=found.device_id, probe=found.probe, status=found.status,
                           duration_seconds=found.duration_seconds, error=found.error, onvif=found,
                           clock_correction=await _correct(found, target, clients))
-    left = target.timeout - found.duration_seconds
+    left = target.timeout - (time.perf_counter() - started)
     if found.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
         result.stream = memory.judge_stream(await probe_rtsp(dataclasses.replace(target, timeout=left),
                                                              memory.stream_uris[target.device_id]))
