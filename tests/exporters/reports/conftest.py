@@ -9,8 +9,9 @@ The period is September 2026 (30 days) in Vietnam's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -24,6 +25,7 @@ from fleetmon.health.model import Cause, Health, Transition
 from fleetmon.inventory.importer import ImportPlan
 from fleetmon.inventory.model import Device, DeviceKind, Funding
 from fleetmon.store import statelog
+from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 
 XUAN_LAP = "Thanh Hóa / Thọ Xuân / Xuân Lập"
@@ -122,12 +124,39 @@ REPAIRS = (
 )
 
 
-@pytest.fixture
-def province(engine: Engine) -> Engine:
+def fill(engine: Engine) -> Engine:
     with engine.begin() as conn:
         apply_plan(conn, ImportPlan(added=fleet()), "test")
     history(engine)
     return engine
+
+
+@pytest.fixture
+def province(engine: Engine) -> Engine:
+    """The province on SQLite and on PostgreSQL."""
+    return fill(engine)
+
+
+@pytest.fixture
+def sqlite_province(tmp_path: Path) -> Iterator[Engine]:
+    """The province on SQLite only: for what does not depend on the database (the formats)."""
+    engine = open_store(f"sqlite:///{tmp_path / 'reports.db'}")
+    yield fill(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def full_report(sqlite_province: Engine) -> Report:
+    """September with repair facts given, as it will be once tickets are connected."""
+    with sqlite_province.connect() as conn:
+        return build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa", repairs=REPAIRS)
+
+
+@pytest.fixture
+def plain_report(sqlite_province: Engine) -> Report:
+    """September as the CLI builds it today: no ticket figures."""
+    with sqlite_province.connect() as conn:
+        return build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa", repairs=None)
 
 
 @pytest.fixture
