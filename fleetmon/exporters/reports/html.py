@@ -37,5 +37,10 @@ def _charts(report: Report, lang: str) -> dict[str, Markup]:
     return {"trend": Markup(trend), "faults": Markup(faults), "cost": Markup(cost), "repair_cost": Markup(repair)}
 
 
-def render_html(report: Report, lang: str = "vi") -> str:
-    return _ENV.get_template("report.html.j2").render(r=report, t=text_for(lang), charts=_charts(report, lang))
+# Lists of units longer than this are cut in the page and the PDF (a province has thousands of
+# units out of warranty: nobody reads them on paper, and the PDF's layout time grows with them).
+LIST_LIMIT = 100
+
+
+def render_html(report: Report, lang: str = "vi", list_limit: int = LIST_LIMIT) -> str:
+    return _ENV.get_template("report.html.j2").render(r=report, t=text_for(lang), charts=_charts(report, lang), list_limit=list_limit)
