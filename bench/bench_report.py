@@ -100,7 +100,10 @@ def _bench(name: str, engine: Engine, repeat: int, out: Path) -> None:
     print(f"| {name} | build (read the log, compute) | {seconds:.2f} | {report.total.devices} devices, {rows} log rows, "
           f"{len(report.areas)} areas, {len(report.sites)} sites |")
     for fmt in ("html", "xlsx", "csv", "pdf"):
-        seconds, data = _timed(lambda fmt=fmt: render(report, fmt, "vi"), repeat)
+        def write(fmt: str = fmt) -> bytes:
+            return render(report, fmt, "vi")
+
+        seconds, data = _timed(write, repeat)
         (out / f"report.{fmt}").write_bytes(data)
         print(f"| {name} | render {fmt} | {seconds:.2f} | {len(data) / 1e6:.1f} MB |")
 

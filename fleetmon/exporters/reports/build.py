@@ -161,20 +161,12 @@ def build_report(
         cost = inventory.replacement_cost(unit, config)
         ends = inventory.service_end(unit, config)
 
-        def unit_row(unit: Unit = unit, time: DeviceTime = time, area_path: str = area_path, site_name: str = site_name,
-                     cost: int | None = cost) -> UnitRow:
-            return UnitRow(unit.device_id, unit.kind, unit.vendor, unit.model, area_path, site_name, unit.funding,
-                           unit.install_date, unit.warranty_end, inventory.service_end(unit, config), cost,
-                           time.down_episodes, time.seconds.offline / 3600)
-
-        if repeated:
-            repeated_rows.append(unit_row())
-        if warranty_over:
-            warranty_rows.append(unit_row())
-        if past_life:
-            life_rows.append(unit_row())
-        if row.active and ends is not None and ends <= following.last:
-            due_rows.append(unit_row())
+        listed = UnitRow(unit.device_id, unit.kind, unit.vendor, unit.model, area_path, site_name, unit.funding,
+                         unit.install_date, unit.warranty_end, ends, cost, time.down_episodes, time.seconds.offline / 3600)
+        for wanted, found in ((repeated, repeated_rows), (warranty_over, warranty_rows), (past_life, life_rows),
+                              (row.active and ends is not None and ends <= following.last, due_rows)):
+            if wanted:
+                found.append(listed)
 
         for tally in (total, by_site.setdefault((live_area, site_name), _Tally())):
             tally.add(time, repeated, warranty_over, past_life, cost)

@@ -24,7 +24,7 @@ _ENV = jinja2.Environment(
 def _charts(report: Report, lang: str) -> dict[str, Markup]:
     t = text_for(lang)
     trend = charts.availability_trend([(d.day.strftime("%d/%m"), d.availability) for d in report.days], t("chart_availability"),
-                                      lambda v: t.percent(v, 0 if v * 100 == int(v * 100) else 1))
+                                      lambda v: t.percent(v, 1))
     faults = charts.bars([(t.fault(k), float(v)) for k, v in report.total.faults.items()], t("chart_faults"),
                          lambda v: t.number(v), charts.COLOURS[1])
     cost = charts.bars([(name, float(v)) for name, v in report.replacement_by_area.items()], t("chart_cost"),

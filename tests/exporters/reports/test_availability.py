@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from fleetmon.config import ReportsConfig
 from fleetmon.exporters.reports.availability import Change, device_time
 from fleetmon.exporters.reports.build import build_report
-from fleetmon.exporters.reports.model import Report
+from fleetmon.exporters.reports.model import AreaFigures, Report
 from fleetmon.health.model import Cause, Health
 from fleetmon.store.areas import AreaTree, merge, rename
 from tests.exporters.reports.conftest import QUANG_TIEN, SEPT, XUAN_HOA, XUAN_LAP, at
@@ -23,7 +23,7 @@ def site(report: Report, name: str) -> tuple[float, ...]:
     return (h.up, h.degraded, h.down, h.network, h.power, h.unknown)
 
 
-def area(report: Report, path: str) -> Report | object:
+def area(report: Report, path: str) -> AreaFigures:
     found = [a for a in report.areas if a.name == path]
     assert len(found) == 1, [a.name for a in report.areas]
     return found[0]
@@ -87,7 +87,7 @@ def test_the_state_before_the_period_carries_into_it(report: Report) -> None:
 
 def test_the_monitor_gap_shows_as_unknown_and_the_recorder_stays_fully_available(report: Report) -> None:
     xuan_lap = area(report, XUAN_LAP)
-    hours = xuan_lap.figures.hours  # type: ignore[attr-defined]
+    hours = xuan_lap.figures.hours
     assert hours.unknown == 24 and hours.monitor_gap == 24
     known = 3 * 720 - 24
     assert hours.availability == pytest.approx((known - 29) / known)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import subprocess
+from datetime import date
 from pathlib import Path
+from typing import cast
 
 import openpyxl
 from lxml import html as lxml_html
@@ -19,8 +21,12 @@ from tests.exporters.reports.conftest import FORMULA_SITE, QUANG_TIEN, XUAN_LAP
 from tests.peers import need_binary
 
 
+def _page(text: str) -> lxml_html.HtmlElement:
+    return cast(lxml_html.HtmlElement, lxml_html.document_fromstring(text))
+
+
 def test_html_parses_and_names_areas_faults_and_the_missing_ticket_figures(plain_report: Report) -> None:
-    page = lxml_html.fromstring(render_html(plain_report))
+    page = _page(render_html(plain_report))
     text = page.text_content()
     faults = [row.text_content() for row in page.get_element_by_id("faults").iter("tr")]
     assert any("Thiết bị không phản hồi" in row and "4" in row for row in faults)
@@ -34,7 +40,7 @@ def test_html_parses_and_names_areas_faults_and_the_missing_ticket_figures(plain
 
 
 def test_html_in_english_with_ticket_figures(full_report: Report) -> None:
-    page = lxml_html.fromstring(render_html(full_report, "en"))
+    page = _page(render_html(full_report, "en"))
     tickets = page.get_element_by_id("tickets").text_content()
     assert "Mean time to acknowledge" in tickets and "1.5" in tickets and "11.0" in tickets
     assert "3,250,000 ₫" in tickets  # state budget repairs: 850,000 + 2,400,000
@@ -58,7 +64,8 @@ def test_xlsx_has_numbers_dates_and_totals_and_no_formula(full_report: Report, t
     assert areas[XUAN_LAP][1].value == 3 and areas[XUAN_LAP][1].data_type == "n"
     assert areas[XUAN_LAP][2].number_format == "0.00%"
     past = list(book["Quá niên hạn sử dụng"].iter_rows(min_row=2, values_only=True))
-    assert past[0][0] == "cam-4" and past[0][7].year == 2018 and past[-1][-1] == 6_000_000
+    installed = past[0][7]
+    assert past[0][0] == "cam-4" and isinstance(installed, date) and installed.year == 2018 and past[-1][-1] == 6_000_000
     budget = [row for row in book["Dự kiến kinh phí kỳ sau"].iter_rows(values_only=True) if row[0] == "Tổng cộng"]
     assert budget[0][1] == 2 and budget[0][2] == 18_500_000  # nvr-1 (state) and cam-4 (social) due by 31 October
     assert budget[-1][2] == 18_500_000 + round(3_250_000 * 31 / 30) + round(300_000 * 31 / 30)
@@ -97,3 +104,10 @@ def test_pdf_text_carries_the_area_names_with_their_diacritics(plain_report: Rep
     for name in ("Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Quảng Tiến", "Báo cáo bảo trì", "Ổ cứng hỏng/đầy"):
         assert name in text, name
     assert QUANG_TIEN.split(" / ")[-1] in text
+
+
+def test_html_cuts_long_unit_lists_and_says_where_the_rest_is(plain_report: Report) -> None:
+    page = _page(render_html(plain_report, "en", list_limit=2))
+    text = page.text_content()
+    assert "Showing 2 of 3 units; the XLSX and CSV files list them all." in text
+    assert page.find(".//meta[@name='viewport']") is not None  # laid out for a phone's width
