@@ -13,7 +13,7 @@ from fleetmon.health.model import Cause, Health
 _WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("power", ("power cut", "restarted during the outage")),
     ("site_offline", ("whole site",)),
-    ("behind_parent", ("behind ",)),
+    ("behind_parent", ("which is offline",)),
     ("login", ("login", "password")),
     ("disk", ("disk", "volume", "hdd", "unformatted")),
     ("recording", ("recording stopped", "no footage")),
@@ -58,5 +58,7 @@ def kinds_of(state: Health, reason: str, cause: Cause, power_outage: bool = Fals
         if state is Health.UNREACHABLE:
             return frozenset({"behind_parent"})
         return frozenset({"site_offline" if cause is Cause.NETWORK else "offline"})
-    found = {kind_of(part) or "other" for part in reason.split("; ") if part.strip()}
+    # A unit back from an outage with problems says so in the same reason ("...; restarted during
+    # the outage (power cut?)"): that outage was counted already, as a power cut.
+    found = {kind_of(part) or "other" for part in reason.split("; ") if part.strip()} - {"power"}
     return frozenset(found or {"other"})
