@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape
 
-WIDTH = 640
+WIDTH = 400  # user units; a phone shows the chart at about this width, so 12-unit text stays readable
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
@@ -22,13 +22,13 @@ def _svg(height: int, body: list[str], title: str) -> str:
 
 def availability_trend(points: Sequence[tuple[str, float | None]], title: str, percent: Callable[[float], str]) -> str:
     """Daily availability as a line; days nothing was known leave a gap in it."""
-    height, left, right, top, bottom = 240, 64, 12, 16, 36
+    height, left, right, top, bottom = 220, 56, 10, 12, 30
     known = [v for _, v in points if v is not None]
     if not points or not known:
         return _svg(60, [f'<text x="8" y="36" {FONT} font-size="14">–</text>'], title)
     low = min(known)
-    floor = max(0.0, min(0.95, (int(low * 100) - 1) / 100)) if low < 1 else 0.95
-    span = 1.0 - floor
+    span = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if 1.0 - s <= low), 1.0)  # ticks at round percents
+    floor = 1.0 - span
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
 
     def x(i: int) -> float:
@@ -38,8 +38,8 @@ def availability_trend(points: Sequence[tuple[str, float | None]], title: str, p
         return top + plot_h * (1.0 - (v - floor) / span)
 
     body = [f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#f7f7f7" stroke="#ccc"/>']
-    for step in range(5):
-        value = floor + span * step / 4
+    for step in range(6):
+        value = floor + span * step / 5
         body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#ddd"/>')
         body.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" {FONT} font-size="11">{escape(percent(value))}</text>')
     segments: list[list[str]] = [[]]
@@ -54,10 +54,11 @@ def availability_trend(points: Sequence[tuple[str, float | None]], title: str, p
         for point in segment:
             px, py = point.split(",")
             body.append(f'<circle cx="{px}" cy="{py}" r="2.5" fill="{COLOURS[0]}"/>')
-    every = max(1, len(points) // 8)
+    every = max(1, len(points) // 5)
     for i, (label, _) in enumerate(points):
         if i % every == 0 or i == len(points) - 1:
-            body.append(f'<text x="{x(i):.1f}" y="{height - 14}" text-anchor="middle" {FONT} font-size="11">{escape(label)}</text>')
+            anchor = "end" if i == len(points) - 1 and len(points) > 1 else "middle"
+            body.append(f'<text x="{x(i):.1f}" y="{height - 12}" text-anchor="{anchor}" {FONT} font-size="11">{escape(label)}</text>')
     return _svg(height, body, title)
 
 
@@ -70,7 +71,7 @@ def bars(items: Sequence[tuple[str, float]], title: str, value_text: Callable[[f
     body = []
     for i, (label, value) in enumerate(items):
         top = i * row + 4
-        width = max(1.0, (WIDTH - left - right - 150) * value / largest) if value else 0.0
+        width = max(1.0, (WIDTH - left - right - 120) * value / largest) if value else 0.0
         body.append(f'<text x="{left}" y="{top + 12}" {FONT} font-size="12">{escape(label)}</text>')
         body.append(f'<rect x="{left}" y="{top + 17}" width="{width:.1f}" height="14" fill="{colour}"/>')
         body.append(f'<text x="{left + width + 6:.1f}" y="{top + 29}" {FONT} font-size="12">{escape(value_text(value))}</text>')
