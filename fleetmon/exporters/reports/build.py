@@ -183,9 +183,13 @@ def build_report(
 
     live_in_scope = sorted((n for n in tree.live() if n.id in in_scope), key=lambda n: n.path)
     base_depth = scope.depth if scope else 0
+    merged: dict[int, list[str]] = {}
+    for node in tree.nodes.values():
+        if node.merged_into_id is not None:
+            merged.setdefault(node.merged_into_id, []).append(AREA_SEPARATOR.join(node.path))
     areas = tuple(
         AreaFigures(node.id, node.path, node.depth - base_depth, by_area.get(node.id, _Tally()).figures(),
-                    tuple(AREA_SEPARATOR.join(m.path) for m in tree.nodes.values() if m.merged_into_id == node.id))
+                    tuple(sorted(merged.get(node.id, []))))
         for node in live_in_scope
     )
     site_list = tuple(
