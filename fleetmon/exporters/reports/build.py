@@ -145,7 +145,7 @@ def build_report(
     due_rows: list[UnitRow] = []
     cost_by_top: Counter[str] = Counter()
     area_of_device: dict[str, str] = {}
-    top_ids = {n.id for n in tree.children(scope.id if scope else None)} if scope else {n.id for n in tree.live() if n.parent_id is None}
+    top_ids = {n.id for n in tree.children(scope.id if scope else None)}  # the areas costs are charted by
 
     for row in rows:
         history = histories[row.id]
