@@ -111,16 +111,21 @@ def device_time(
     end: float,
     day_starts: Sequence[float] = (),
     after: Change | None = None,
+    watched_until: float | None = None,
 ) -> DeviceTime:
     """Time per state of one device in [start, end).
 
     `before` is its last change before `start` (None: not observed before), `changes` those in
     the period in time order, `after` the first change after the period if known (it may say
     that an outage running past the end was a power cut). `day_starts` split the time per day.
+    `watched_until` is the monitor's last sign of life when it is not running now: the log gets
+    its gap only when a monitor starts again, so the time since is unknown, not the last state.
     """
     result = DeviceTime(daily_working=[0.0] * len(day_starts), daily_known=[0.0] * len(day_starts))
     opening = before if before is not None else Change(start, Health.UNKNOWN)
     states = [opening, *(c for c in changes if start <= c.at < end)]
+    if watched_until is not None and watched_until < end and states[-1].at <= watched_until and states[-1].state is not Health.UNKNOWN:
+        states.append(Change(max(watched_until, start), Health.UNKNOWN, "not watched: the monitor is not running", Cause.MONITOR))
     power = _power_outages(states, after)
     previous_kinds: frozenset[str] = frozenset()
     previous_bucket = ""

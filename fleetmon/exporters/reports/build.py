@@ -34,6 +34,7 @@ from fleetmon.exporters.reports.model import (
 from fleetmon.exporters.reports.period import Period
 from fleetmon.exporters.reports.repairs import RepairFacts, ticket_figures
 from fleetmon.inventory.model import AREA_SEPARATOR, AreaNode, split_area_path
+from fleetmon.store import statelog
 from fleetmon.store.areas import AreaError, AreaTree
 from fleetmon.store.schema import devices, sites
 
@@ -118,10 +119,15 @@ def build_report(
     repairs: Sequence[RepairFacts] | None = None,
     now: datetime | None = None,
 ) -> Report:
+    now = now or datetime.now(UTC)
     tree = AreaTree.load(conn)
     scope = scope_node(tree, area) if area else None
     in_scope = tree.subtree_ids(scope.id) if scope else set(tree.nodes)
-    start, end = period.start, period.end
+    start = period.start
+    # A period not over yet is reported up to now: the rest of it is neither up nor unknown, it has not happened.
+    end = max(start, min(period.end, now))
+    beats = statelog.worker_heartbeats(conn).values()
+    watched_until = max(beats) if beats and max(beats) < end.timestamp() else None
     following = period.following()
 
     query = select(devices.c.id, devices.c.kind, devices.c.vendor, devices.c.model, devices.c.area_id, devices.c.site_id,
@@ -149,7 +155,7 @@ def build_report(
 
     for row in rows:
         history = histories[row.id]
-        time = device_time(history.before, history.during, start.timestamp(), end.timestamp(), day_starts, history.after)
+        time = device_time(history.before, history.during, start.timestamp(), end.timestamp(), day_starts, history.after, watched_until)
         unit = Unit(row.id, row.kind, row.vendor, row.model, row.install_date, row.warranty_end, row.purchase_cost_vnd, row.funding or "")
         live_area = survivor(tree, row.area_id) if row.area_id is not None else None
         area_path = AREA_SEPARATOR.join(tree.nodes[live_area].path) if live_area is not None else ""
@@ -204,7 +210,7 @@ def build_report(
     repair_estimate = None
     if repairs is not None:
         tickets = ticket_figures(repairs, start, end, area_of_device.get)
-        scale = following.seconds / period.seconds
+        scale = following.seconds / max(1.0, (end - start).total_seconds())  # this period's repair rate, so far
         repair_estimate = {k: round(v * scale) for k, v in tickets.cost_by_funding.items()}
     budget = Budget(following.label, following.first, following.last, _by_funding(due_rows), repair_estimate)
     life = config.service_life_years
@@ -215,7 +221,8 @@ def build_report(
     return Report(
         period_label=period.label, first=period.first, last=period.last,
         scope=AREA_SEPARATOR.join(scope.path) if scope else "",
-        generated_at=now or datetime.now(UTC),
+        generated_at=now,
+        observed_until=end if end < period.end else None,
         total=total_figures, areas=areas, sites=site_list, days=days,
         repeated=tuple(sorted(repeated_rows, key=lambda r: (-r.down_episodes, r.area, r.site, r.device_id))),
         out_of_warranty=tuple(sorted(warranty_rows, key=lambda r: (r.area, r.site, r.device_id))),

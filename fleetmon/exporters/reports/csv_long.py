@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from fleetmon.exporters.reports.cells import csv_text
@@ -64,6 +64,9 @@ def _rows(report: Report, t: Text) -> Iterator[tuple[str, str, str, str, str, st
     scope = report.scope
     yield ("report", scope, "", report.period_label, "period_first", t("period"), report.first, "date")
     yield ("report", scope, "", report.period_label, "period_last", t("period"), report.last, "date")
+    if report.observed_until is not None:
+        until = report.observed_until.astimezone(UTC).isoformat()
+        yield ("report", scope, "", report.period_label, "observed_until", t("observed_until"), until, "time")
     for section, area, site, figures in (
         [("summary", scope, "", report.total)]
         + [("area", a.name, "", a.figures) for a in report.areas]

@@ -5,6 +5,8 @@ The PDF renders this same page, so what an officer reads on screen and on paper 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import jinja2
 from markupsafe import Markup
 
@@ -43,4 +45,5 @@ LIST_LIMIT = 100
 
 
 def render_html(report: Report, lang: str = "vi", list_limit: int = LIST_LIMIT) -> str:
-    return _ENV.get_template("report.html.j2").render(r=report, t=text_for(lang), charts=_charts(report, lang), list_limit=list_limit)
+    return _ENV.get_template("report.html.j2").render(r=report, t=text_for(lang), charts=_charts(report, lang), list_limit=list_limit,
+                                                      utc=UTC)

@@ -132,6 +132,7 @@ class Report:
     last: date
     scope: str  # the area path reported on, "" for the whole fleet
     generated_at: datetime
+    observed_until: datetime | None  # the period is not over: figures up to this moment
     total: Figures
     areas: tuple[AreaFigures, ...]
     sites: tuple[SiteFigures, ...]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from openpyxl import Workbook
@@ -121,6 +121,8 @@ def render_xlsx(report: Report, lang: str = "vi") -> bytes:
     summary.put((t("scope"), report.scope or t("whole_fleet")))
     summary.put((t("period"), report.period_label, report.first, report.last))
     summary.put((t("timezone"), report.settings.timezone))
+    if report.observed_until is not None:
+        summary.put((t("observed_until"), report.observed_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")))
     summary.row += 1
     for label, value, fmt in zip(_figure_heads(t), _figure_values(report.total), _FIGURE_FORMATS, strict=True):
         summary.put((label, value), (None, fmt))

@@ -135,3 +135,23 @@ def test_retired_before_the_period_is_left_out(province: Engine) -> None:
         report = build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa")
     assert report.total.devices == 4
     assert QUANG_TIEN in [a.name for a in report.areas]
+
+
+def test_a_period_not_over_is_reported_up_to_now(province: Engine) -> None:
+    with province.connect() as conn:
+        report = build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa", now=at(16))
+    assert report.observed_until == at(16)
+    assert report.total.hours.up + report.total.hours.degraded + report.total.hours.downtime + report.total.hours.unknown == 5 * 15 * 24
+    assert report.days[14].availability is not None and report.days[15].availability is None  # the 16th has not happened yet
+
+
+def test_time_since_the_monitor_stopped_is_unknown_even_before_it_restarts(province: Engine) -> None:
+    from fleetmon.store import statelog
+
+    with province.begin() as conn:
+        statelog.heartbeat(conn, "w1", at(28).timestamp())  # the monitor died on the 28th; nothing wrote its gap yet
+    with province.connect() as conn:
+        report = build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa / Sầm Sơn", now=at(40))
+    hours = report.total.hours
+    assert (hours.unknown, hours.monitor_gap, hours.up, hours.network) == (3 * 24, 3 * 24, 27 * 24 - 6, 6)
+    assert report.observed_until is None

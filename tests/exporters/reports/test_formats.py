@@ -11,13 +11,16 @@ from typing import cast
 
 import openpyxl
 from lxml import html as lxml_html
+from sqlalchemy import Engine
 
+from fleetmon.config import ReportsConfig
+from fleetmon.exporters.reports.build import build_report
 from fleetmon.exporters.reports.csv_long import render_csv
 from fleetmon.exporters.reports.html import render_html
 from fleetmon.exporters.reports.model import Report
 from fleetmon.exporters.reports.pdf import render_pdf
 from fleetmon.exporters.reports.xlsx import render_xlsx
-from tests.exporters.reports.conftest import FORMULA_SITE, QUANG_TIEN, XUAN_LAP
+from tests.exporters.reports.conftest import FORMULA_SITE, QUANG_TIEN, SEPT, XUAN_LAP, at
 from tests.peers import need_binary
 
 
@@ -111,3 +114,9 @@ def test_html_cuts_long_unit_lists_and_says_where_the_rest_is(plain_report: Repo
     text = page.text_content()
     assert "Showing 2 of 3 units; the XLSX and CSV files list them all." in text
     assert page.find(".//meta[@name='viewport']") is not None  # laid out for a phone's width
+
+
+def test_a_period_not_over_says_so_on_the_page(sqlite_province: Engine) -> None:
+    with sqlite_province.connect() as conn:
+        report = build_report(conn, ReportsConfig(), SEPT, "Thanh Hóa", now=at(16, 9))
+    assert "The period is not over: figures up to 2026-09-16 02:00 UTC" in _page(render_html(report, "en")).text_content()
