@@ -228,6 +228,7 @@ def build_report(
         out_of_warranty=tuple(sorted(warranty_rows, key=lambda r: (r.area, r.site, r.device_id))),
         past_service_life=tuple(sorted(life_rows, key=lambda r: (r.area, r.site, r.device_id))),
         replacement_by_funding=_by_funding(life_rows),
+        out_of_warranty_by_funding=_by_funding(warranty_rows),
         replacement_by_area=dict(cost_by_top.most_common()),
         budget=budget, tickets=tickets, settings=settings,
         fault_kinds=tuple(total_figures.faults),

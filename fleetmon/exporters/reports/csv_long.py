@@ -89,6 +89,8 @@ def _rows(report: Report, t: Text) -> Iterator[tuple[str, str, str, str, str, st
     for f in report.replacement_by_funding:
         yield ("replacement_by_funding", scope, "", f.funding or "unspecified", "replacement_cost_vnd", t.funding(f.funding),
                f.cost_vnd, "VND")
+    for f in report.out_of_warranty_by_funding:
+        yield ("out_of_warranty_by_funding", scope, "", f.funding or "unspecified", "units", t.funding(f.funding), f.units, "units")
     for f in report.budget.replacements:
         yield ("budget", scope, "", f.funding or "unspecified", "replacements_due_vnd", t("replacements_due"), f.cost_vnd, "VND")
     if report.budget.repair_estimate is not None:

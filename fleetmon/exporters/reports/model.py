@@ -141,6 +141,7 @@ class Report:
     out_of_warranty: tuple[UnitRow, ...]
     past_service_life: tuple[UnitRow, ...]
     replacement_by_funding: tuple[FundingAmount, ...]
+    out_of_warranty_by_funding: tuple[FundingAmount, ...]  # repairs of these are paid, not covered
     replacement_by_area: dict[str, int]  # top areas under the scope -> VND
     budget: Budget
     tickets: TicketFigures | None  # None: ticket figures are not available yet

@@ -161,6 +161,12 @@ def render_xlsx(report: Report, lang: str = "vi") -> bytes:
     _units(wb, t("repeated"), report.repeated, t, repeated=True)
     _units(wb, t("past_service_life"), report.past_service_life, t)
     _units(wb, t("out_of_warranty"), report.out_of_warranty, t)
+    by_funding = _Sheet(wb, f'{t("out_of_warranty")} - {t("funding")}')
+    by_funding.head(t("funding"), t("units"))
+    for f in report.out_of_warranty_by_funding:
+        by_funding.put((t.funding(f.funding), f.units), (None, COUNT))
+    by_funding.put((t("total"), sum(f.units for f in report.out_of_warranty_by_funding)), (None, COUNT), bold=True)
+    by_funding.finish()
 
     budget = _Sheet(wb, t("budget"))
     budget.put((t("budget"), report.budget.period_label, report.budget.first, report.budget.last), bold=True)

@@ -16,6 +16,7 @@ def test_units_out_of_warranty_and_past_service_life_by_funding(plain_report: Re
     assert [u.device_id for u in plain_report.past_service_life] == ["cam-4"]  # 7 years of a camera, from 2018
     assert [(f.funding, f.units, f.cost_vnd) for f in plain_report.replacement_by_funding] == [("social", 1, 6_000_000)]
     assert plain_report.replacement_by_area == {"Sầm Sơn": 6_000_000}
+    assert [(f.funding, f.units) for f in plain_report.out_of_warranty_by_funding] == [("social", 1), ("state_budget", 2)]
 
 
 def test_next_periods_budget_counts_units_reaching_their_service_life_in_it(plain_report: Report) -> None:
