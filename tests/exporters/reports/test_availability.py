@@ -155,3 +155,10 @@ def test_time_since_the_monitor_stopped_is_unknown_even_before_it_restarts(provi
     hours = report.total.hours
     assert (hours.unknown, hours.monitor_gap, hours.up, hours.network) == (3 * 24, 3 * 24, 27 * 24 - 6, 6)
     assert report.observed_until is None
+
+
+def test_without_an_area_the_whole_fleet_is_reported(province: Engine) -> None:
+    with province.connect() as conn:
+        report = build_report(conn, ReportsConfig(), SEPT)
+    assert report.scope == "" and report.total.devices == 5
+    assert report.areas[0].name == "Thanh Hóa" and report.areas[0].level == 0
