@@ -231,5 +231,4 @@ def build_report(
         out_of_warranty_by_funding=_by_funding(warranty_rows),
         replacement_by_area=dict(cost_by_top.most_common()),
         budget=budget, tickets=tickets, settings=settings,
-        fault_kinds=tuple(total_figures.faults),
     )

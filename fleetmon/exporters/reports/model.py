@@ -6,7 +6,7 @@ value (`state_budget`, `social`, `household_shared`) or "" when the inventory do
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from fleetmon.exporters.reports.availability import StateSeconds
@@ -146,4 +146,3 @@ class Report:
     budget: Budget
     tickets: TicketFigures | None  # None: ticket figures are not available yet
     settings: Settings
-    fault_kinds: tuple[str, ...] = field(default_factory=tuple)  # kinds seen, most frequent first
