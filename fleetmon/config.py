@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -211,6 +212,46 @@ class ListenConfig(_Model):
     port: int = Field(ge=0, le=65535)
 
 
+class ServiceLifeConfig(_Model):
+    """Years a unit is expected to serve before it is replaced, by kind.
+
+    Cameras outdoors last about seven years; a recorder's disks, which run day and night, wear out
+    in about five, so its replacement is planned then; switches and power gear about eight.
+    """
+
+    camera: float = Field(default=7, gt=0)
+    nvr: float = Field(default=5, gt=0)
+    switch: float = Field(default=8, gt=0)
+    other: float = Field(default=5, gt=0)
+
+
+class ReplacementPriceConfig(_Model):
+    """Today's price of a replacement unit by kind, in VND; unset: the unit's own purchase cost."""
+
+    camera: int | None = Field(default=None, ge=0)
+    nvr: int | None = Field(default=None, ge=0)
+    switch: int | None = Field(default=None, ge=0)
+    other: int | None = Field(default=None, ge=0)
+
+
+class ReportsConfig(_Model):
+    """Maintenance reports for budget officers (`fleetmon report`)."""
+
+    timezone: str = "Asia/Ho_Chi_Minh"  # a month is the month on the officers' calendar, not UTC's
+    language: Literal["vi", "en"] = "vi"
+    repeated_failures: int = Field(default=3, ge=1)  # down episodes in a period that mark a unit as failing repeatedly
+    service_life_years: ServiceLifeConfig = ServiceLifeConfig()
+    replacement_price_vnd: ReplacementPriceConfig = ReplacementPriceConfig()
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> ReportsConfig:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: {self.timezone!r} is not a known time zone (example: Asia/Ho_Chi_Minh)") from None
+        return self
+
+
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
     database_url: str | None = None  # default: SQLite in data_dir
@@ -219,6 +260,7 @@ class Config(_Model):
     probes: ProbesConfig = ProbesConfig()
     monitor: MonitorConfig = MonitorConfig()
     areas: AreasConfig = AreasConfig()
+    reports: ReportsConfig = ReportsConfig()
     credentials: dict[str, CredentialProfile] = Field(default_factory=dict)
     default_credentials: str | None = None  # profile for devices that name none
 

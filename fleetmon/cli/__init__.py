@@ -72,6 +72,7 @@ def _register() -> None:
     for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run,
                     discover.discover):
         main.add_command(command)
+    main.add_command(importlib.import_module("fleetmon.cli.report").report)
 
 
 _register()
