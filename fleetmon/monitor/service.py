@@ -242,19 +242,25 @@ class Monitor:
     # -- the state-change log ------------------------------------------------------------------
 
     def _queue(self, transitions: Iterable[Transition]) -> None:
-        """Buffer changes for the log; past the limit the oldest go, counted and logged once per outage."""
+        """Buffer changes for the log. Past the limit, each device keeps only its newest change (the log
+        then misses flaps, never a device's current state), and if that is not enough the oldest go;
+        what is dropped is counted, and logged once per outage."""
         for transition in transitions:
             self._queued += 1
             self._pending.append((self._queued, transition))
-        excess = len(self._pending) - self._pending_limit
-        if excess > 0:
-            for _ in range(excess):
-                self._pending.popleft()
-            self.view.transitions_dropped += excess
+        if len(self._pending) > self._pending_limit:
+            before = len(self._pending)
+            newest = {t.device_id: seq for seq, t in self._pending}
+            kept = deque(item for item in self._pending if newest[item[1].device_id] == item[0])
+            while len(kept) > self._pending_limit:
+                kept.popleft()
+            self._pending = kept
+            self.view.transitions_dropped += before - len(kept)
             if not self._overflowing:
                 self._overflowing = True
-                log.error("state-change log: %d changes wait for the store, the limit (monitor.pending_transitions_limit); "
-                          "dropping the oldest until the store takes writes again", self._pending_limit)
+                log.error("state-change log: more than %d changes wait for the store (monitor.pending_transitions_limit); "
+                          "keeping each device's newest and dropping older ones until the store takes writes again",
+                          self._pending_limit)
         self.view.transitions_pending = len(self._pending)
 
     async def flush(self) -> bool:
