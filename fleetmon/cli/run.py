@@ -19,7 +19,7 @@ from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config, ListenConfig
 from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
-from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
+from fleetmon.monitor.service import HEARTBEAT_SECONDS, Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
 from fleetmon.probes.onvif.clock import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
@@ -42,6 +42,8 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         raise click.ClickException(str(exc)) from None
     async with AsyncExitStack() as stack:
         stack.callback(lock.release)
+        keeper = asyncio.create_task(_keep_lock(lock, stop))
+        stack.callback(keeper.cancel)
         clients = await ProbeClients.start(stack)
         engine = app.engine
 
@@ -65,6 +67,20 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}")
         await stop.wait()
         log.info("stopping")
+        if keeper.done() and not keeper.cancelled():
+            raise click.ClickException(keeper.result())
+
+
+async def _keep_lock(lock: MonitorLock, stop: asyncio.Event) -> str:
+    """A lock lost with the database's restart is taken again; a monitor that finds its store taken stops."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await asyncio.to_thread(lock.check)
+        except StoreBusy as exc:
+            log.error("%s", exc)
+            stop.set()
+            return str(exc)
 
 
 def check_can_listen(listen: ListenConfig, what: str) -> None:

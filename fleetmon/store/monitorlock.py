@@ -7,7 +7,9 @@ takes a lock on the store before it touches it, and holds it for as long as it r
 - SQLite: an `flock` on `<database>.monitor.lock` beside the database file. The kernel drops it
   when the process ends however it ends, so a killed monitor never leaves a stale lock.
 - PostgreSQL: a session advisory lock, held on a connection of its own. It ends with that
-  connection: a monitor whose database restarts runs on without it until it stops.
+  connection, so a restart of the database drops it: `check`, called with every heartbeat,
+  takes it again once the database is back, and tells the monitor to stop if another one
+  took the store in between.
 
 Workers sharing a store (`monitor.shared`, which splits the fleet by leases) take the lock
 shared, a lone monitor exclusive: any number of shared workers run together, and a lone monitor
@@ -45,8 +47,11 @@ def _refusal(where: str, shared: bool) -> str:
 class MonitorLock:
     """Held from `acquire` until `release` (or the end of the process)."""
 
+    url: str = ""
+    shared: bool = False
     _fd: int | None = None
     _conn: Connection | None = None
+    _in_session: bool = False  # PostgreSQL: the lock lives as long as `_conn`
 
     @classmethod
     def acquire(cls, url: str, shared: bool = False) -> MonitorLock:
@@ -54,20 +59,56 @@ class MonitorLock:
         if parsed.get_backend_name() == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
                 return cls()  # a store of this process alone
-            return cls(_fd=_lock_file(Path(parsed.database), shared))
+            return cls(url, shared, _fd=_lock_file(Path(parsed.database), shared))
         if parsed.get_backend_name() == "postgresql":
-            return cls(_conn=_advisory_lock(url, shared, f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"))
+            return cls(url, shared, _conn=_advisory_lock(url, shared), _in_session=True)
         return cls()
 
+    def check(self) -> bool:
+        """Whether the lock is held; a PostgreSQL lock lost with its connection is taken again.
+
+        False while the database is unreachable (nobody else can take the lock then either);
+        raises StoreBusy if another monitor took the store while this one's session was gone.
+        """
+        if not self._in_session:
+            return True  # a flock cannot be lost
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                self._conn.commit()
+                return True
+            except Exception:  # the session is gone, and its lock with it
+                self._drop_connection()
+        try:
+            self._conn = _advisory_lock(self.url, self.shared)
+        except StoreBusy:
+            raise StoreBusy(f"another `fleetmon run` took {_where(self.url)} while it was unreachable; this one stops") from None
+        except Exception:
+            return False  # still away: try again at the next heartbeat
+        return True
+
     def release(self) -> None:
+        self._in_session = False
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+        self._drop_connection()
+
+    def _drop_connection(self) -> None:
         if self._conn is not None:
             engine = self._conn.engine
-            self._conn.close()  # ending the session ends its advisory locks
+            try:
+                self._conn.close()  # ending the session ends its advisory locks
+            except Exception:  # already broken
+                pass
             engine.dispose()
             self._conn = None
+
+
+def _where(url: str) -> str:
+    """The database named without its credentials."""
+    parsed = make_url(url)
+    return f"the database {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
 
 
 def _lock_file(database: Path, shared: bool) -> int:
@@ -89,7 +130,7 @@ def _lock_file(database: Path, shared: bool) -> int:
     return fd
 
 
-def _advisory_lock(url: str, shared: bool, shown: str) -> Connection:
+def _advisory_lock(url: str, shared: bool) -> Connection:
     engine = create_store_engine(url)
     conn = engine.connect()
     try:
@@ -103,5 +144,5 @@ def _advisory_lock(url: str, shared: bool, shown: str) -> Connection:
     if not taken:
         conn.close()
         engine.dispose()
-        raise StoreBusy(_refusal(f"the database {shown}", shared))
+        raise StoreBusy(_refusal(_where(url), shared))
     return conn

@@ -32,6 +32,7 @@ from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
+from fleetmon.store.monitorlock import MonitorLock, StoreBusy
 from fleetmon.store.schema import state_changes
 from tests.conftest import _has_user, _postgres_bin
 from tests.peers import free_port, missing
@@ -190,3 +191,29 @@ async def test_an_overflowing_buffer_keeps_each_devices_newest_change_and_says_s
         assert {i: states[-1] for i, states in logged(engine).items()} == states_on_metrics(monitor)
         assert states_on_metrics(monitor) == {"cam-0": "up", "cam-1": "up", "cam-2": "down"}
     engine.dispose()
+
+
+def test_the_monitor_lock_lost_with_a_database_restart_is_taken_again(cluster: Cluster) -> None:
+    lock = MonitorLock.acquire(cluster.url)
+    try:
+        cluster.stop()
+        assert not lock.check()  # away: nobody can take the store meanwhile
+        cluster.start()
+        assert lock.check()
+        with pytest.raises(StoreBusy, match="another `fleetmon run` is monitoring the database"):
+            MonitorLock.acquire(cluster.url).release()
+    finally:
+        lock.release()
+
+
+def test_a_monitor_whose_store_was_taken_during_a_database_restart_is_told_to_stop(cluster: Cluster) -> None:
+    lock = MonitorLock.acquire(cluster.url)
+    cluster.stop()
+    cluster.start()
+    other = MonitorLock.acquire(cluster.url)  # the restart dropped the first one's lock
+    try:
+        with pytest.raises(StoreBusy, match=r"took the database .* while it was unreachable"):
+            lock.check()
+    finally:
+        other.release()
+        lock.release()
