@@ -138,7 +138,10 @@ def state_is(monitor: Monitor, device_id: str, state: Health) -> Callable[[], bo
     return lambda: monitor.view.statuses[device_id].state is state
 
 
-async def test_changes_made_while_postgresql_is_down_are_written_once_it_is_back(cluster: Cluster) -> None:
+async def test_changes_made_while_postgresql_is_down_are_written_once_it_is_back(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="fleetmon.monitor.service")
     switches = Switches()
     monitor, engine = start_monitor(cluster.url, switches)
     async with AsyncExitStack() as stack:
@@ -161,6 +164,8 @@ async def test_changes_made_while_postgresql_is_down_are_written_once_it_is_back
         assert metric(monitor, "fleetmon_transitions_dropped_total") == 0
         assert logged(engine) == {"cam-0": ["up"], "cam-1": ["up", "down", "up"], "cam-2": ["up", "down"]}
         assert {i: states[-1] for i, states in logged(engine).items()} == states_on_metrics(monitor)
+    failures = [r for r in caplog.records if "cannot write the state-change log" in r.getMessage()]
+    assert len(failures) == 1, "said once per outage, not once per try"
     engine.dispose()
 
 
