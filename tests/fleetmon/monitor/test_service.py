@@ -179,6 +179,7 @@ async def test_the_unwatched_gap_starts_exactly_at_the_last_heartbeat(devices: D
         second = monitor(store, clock=clock)
         await second.start(stack)
         assert {s.since for s in second.view.statuses.values()} == {clock.now}
+        await wait_for(lambda: second.view.sweeps["reachability"].sweeps >= 1, 3 * INTERVAL)  # not stopped mid-start
     with store.connect() as conn:
         gaps = conn.execute(select(state_changes.c.at).where(state_changes.c.state == "unknown")).scalars().all()
     assert [at.timestamp() for at in gaps] == [last_beat] * len(HOSTS)
