@@ -205,6 +205,8 @@ class MonitorConfig(_Model):
     recording_stale_after: Seconds = 900.0  # newest footage older than this: recording stopped
     retention_days: float = Field(default=30.0, ge=0)  # footage a recorder must hold; 0 turns the check off
     volume_full_percent: float = Field(default=95.0, gt=0, le=100)  # a volume this full is a problem
+    # health changes kept while the store cannot take them (a whole province changing twice); beyond, the oldest are dropped
+    pending_transitions_limit: int = Field(default=200_000, ge=1)
 
 
 class ListenConfig(_Model):

@@ -1,24 +1,31 @@
-"""`fleetmon run`: the long-running monitor with its /metrics endpoint, until SIGTERM or Ctrl-C."""
+"""`fleetmon run`: the long-running monitor with its /metrics endpoint, until SIGTERM or Ctrl-C.
+
+Before it touches the store, `run` makes sure it can listen on its port and that no other
+monitor holds the store (`fleetmon.store.monitorlock`): a second `run` started by mistake
+exits with one line and leaves the first one's log alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import socket
 from contextlib import AsyncExitStack
 
 import click
 
 from fleetmon.cli.context import AppContext, pass_app
-from fleetmon.config import Config
+from fleetmon.config import Config, ListenConfig
 from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
-from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
+from fleetmon.monitor.service import HEARTBEAT_SECONDS, Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
 from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
 from fleetmon.process import raise_open_files_limit
 from fleetmon.store.inventory import record_clock_correction
+from fleetmon.store.monitorlock import MonitorLock, StoreBusy
 
 log = logging.getLogger("fleetmon")
 
@@ -28,7 +35,15 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
     raise_open_files_limit()
     from fleetmon.exporters.http import start_metrics
 
+    check_can_listen(config.metrics, "metrics")
+    try:
+        lock = MonitorLock.acquire(config.database, shared=config.monitor.shared)
+    except StoreBusy as exc:
+        raise click.ClickException(str(exc)) from None
     async with AsyncExitStack() as stack:
+        stack.callback(lock.release)
+        keeper = asyncio.create_task(_keep_lock(lock, stop))
+        stack.callback(keeper.cancel)
         clients = await ProbeClients.start(stack)
         engine = app.engine
 
@@ -52,6 +67,35 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}")
         await stop.wait()
         log.info("stopping")
+        if keeper.done() and not keeper.cancelled():
+            raise click.ClickException(keeper.result())
+
+
+async def _keep_lock(lock: MonitorLock, stop: asyncio.Event) -> str:
+    """A lock lost with the database's restart is taken again; a monitor that finds its store taken stops."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await asyncio.to_thread(lock.check)
+        except StoreBusy as exc:
+            log.error("%s", exc)
+            stop.set()
+            return str(exc)
+
+
+def check_can_listen(listen: ListenConfig, what: str) -> None:
+    """Refuse to start when the port is taken: found after the store was opened, it was too late."""
+    if listen.port == 0:
+        return
+    try:
+        for family, kind, proto, _, address in socket.getaddrinfo(listen.host, listen.port, type=socket.SOCK_STREAM,
+                                                                 flags=socket.AI_PASSIVE):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+                probe.bind(address)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen.host}:{listen.port} for {what} ({exc.strerror or exc}): "
+                                   f"is another fleetmon running? Choose another {what}.port in the config") from None
 
 
 @click.command()

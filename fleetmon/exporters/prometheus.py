@@ -328,6 +328,10 @@ FAMILIES: tuple[Family, ...] = (
     _gauge("fleetmon_worker_inventory_devices", "Devices in the inventory this worker reads.", ("worker",),
            _worker(lambda v: float(len(v.devices)))),
     _gauge("fleetmon_worker_start_time_seconds", "When this worker started.", ("worker",), _worker(lambda v: v.started_at)),
+    _gauge("fleetmon_transitions_pending", "Health changes waiting to be written to the state-change log (the store is slow or away).",
+           ("worker",), _worker(lambda v: float(v.transitions_pending))),
+    _counter("fleetmon_transitions_dropped_total", "Health changes never written to the state-change log: its buffer overflowed "
+             "while the store was away.", ("worker",), _worker(lambda v: float(v.transitions_dropped))),
 )
 
 

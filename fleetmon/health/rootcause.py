@@ -19,14 +19,24 @@ OFFLINE = (Health.DOWN, Health.UNREACHABLE)
 
 
 def _offline_ancestor(device_id: str, devices: Mapping[str, Device], statuses: Mapping[str, DeviceStatus]) -> str | None:
+    """The nearest offline device `device_id` is behind; None for a device on a parent cycle.
+
+    The import refuses cycles, but one in the store must not make every member "unreachable
+    behind the other" with nobody down: a member of a cycle is judged as a device on its own.
+    """
+    ancestors: list[str] = []
     seen = {device_id}
     parent = devices[device_id].parent if device_id in devices else ""
     while parent and parent not in seen:
         seen.add(parent)
-        status = statuses.get(parent)
-        if status is not None and status.state in OFFLINE:
-            return parent
+        ancestors.append(parent)
         parent = devices[parent].parent if parent in devices else ""
+    if parent == device_id:
+        return None
+    for ancestor in ancestors:
+        status = statuses.get(ancestor)
+        if status is not None and status.state in OFFLINE:
+            return ancestor
     return None
 
 
@@ -52,9 +62,11 @@ def resolve(
             continue
         ancestor = _offline_ancestor(device_id, devices, statuses)
         if status.state is Health.DOWN and ancestor is not None:
-            transitions.append(change_state(status, device_id, at, Health.UNREACHABLE, f"behind {ancestor}, which is offline", Cause.NETWORK, policy))
+            reason = f"behind {ancestor}, which is offline"
+            transitions.append(change_state(status, device_id, at, Health.UNREACHABLE, reason, Cause.NETWORK, policy))
         elif status.state is Health.UNREACHABLE and ancestor is None and status.fail_streak >= policy.down_after:
-            transitions.append(change_state(status, device_id, at, Health.DOWN, "still not answering after its parent came back", Cause.DEVICE, policy))
+            reason = "still not answering after its parent came back"
+            transitions.append(change_state(status, device_id, at, Health.DOWN, reason, Cause.DEVICE, policy))
     sites = _whole_site_offline(devices, statuses)
     for device_id, status in statuses.items():
         device = devices.get(device_id)

@@ -82,7 +82,8 @@ def read_inventory(
         device, problems = parse_row(row, str(path), keys)
         errors += problems
         if device is not None and device.credential_profile and device.credential_profile not in profiles:
-            errors.append(RowError(str(path), row.number, "credential_profile", f"no credential profile {device.credential_profile!r} in the config"))
+            problem = f"no credential profile {device.credential_profile!r} in the config"
+            errors.append(RowError(str(path), row.number, "credential_profile", problem))
         elif device is not None:
             if device.id in first_row:
                 errors.append(RowError(str(path), row.number, "id", f"{device.id!r} is also on row {first_row[device.id]}"))
@@ -97,7 +98,7 @@ def read_inventory(
 
 
 def _check_parents(path: Path, found: Sequence[Device], known: Mapping[str, Device], rows: Mapping[str, int]) -> list[RowError]:
-    """Parents must exist in the sheet or the store, and a device is never its own parent."""
+    """Parents must exist in the sheet or the store, and no device is behind itself, directly or in a circle."""
     ids = {d.id for d in found} | set(known)
     errors = []
     for device in found:
@@ -107,6 +108,31 @@ def _check_parents(path: Path, found: Sequence[Device], known: Mapping[str, Devi
             errors.append(RowError(str(path), rows[device.id], "parent", "a device cannot be its own parent"))
         elif device.parent not in ids:
             errors.append(RowError(str(path), rows[device.id], "parent", f"no device {device.parent!r} in the sheet or the inventory"))
+    return errors + _check_cycles(path, found, known, rows)
+
+
+def _check_cycles(path: Path, found: Sequence[Device], known: Mapping[str, Device], rows: Mapping[str, int]) -> list[RowError]:
+    """A parent cycle (A behind B, B behind A) would make each member "unreachable behind the other"
+    and none of them down: refused once per cycle, on its first row in the sheet, naming every member."""
+    parents = {i: d.parent for i, d in known.items()} | {d.id: d.parent for d in found}
+    done: set[str] = set()
+    errors = []
+    for device in found:
+        path_ids: list[str] = []
+        current = device.id
+        while current and current not in done and current not in path_ids:
+            path_ids.append(current)
+            current = parents.get(current, "")
+        done.update(path_ids)
+        if not current or current not in path_ids:
+            continue  # reached a root, or a chain already checked
+        cycle = path_ids[path_ids.index(current):]
+        if len(cycle) < 2:
+            continue  # its own parent: reported above
+        members = " -> ".join(f"{i} (row {rows[i]})" if i in rows else f"{i} (inventory)" for i in [*cycle, cycle[0]])
+        first = min((rows[i] for i in cycle if i in rows), default=rows[device.id])
+        problem = f"devices behind each other in a circle: {members}; give one of them another parent"
+        errors.append(RowError(str(path), first, "parent", problem))
     return errors
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ _TRUE = ("yes", "y", "true", "1", "x", "active", "co", "dang su dung", "hoat don
 _FALSE = ("no", "n", "false", "0", "retired", "khong", "ngung", "thanh ly", "ngung su dung", "inactive", "removed")
 
 
-def _lookup(table: dict[Any, tuple[str, ...]], value: str, what: str) -> Any:
+def _lookup(table: Mapping[Any, tuple[str, ...]], value: str, what: str) -> Any:
     folded = fold(value)
     for key, spellings in table.items():
         if folded == fold(str(key)) or folded in spellings:
@@ -87,14 +87,14 @@ def _cost(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value < 0:
             raise InvalidValue(f"{value} is negative")
-        return int(round(value))
+        return round(value)
     text = re.sub(r"(?i)\s|vn[dđ]|đồng|đ", "", _text(value))
     if not text:
         return None
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", text):
         return int(re.sub(r"[.,]", "", text))
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return int(round(float(text)))
+        return round(float(text))
     raise InvalidValue(f"{_text(value)!r} is not an amount in VND")
 
 
@@ -219,7 +219,7 @@ def parse_row(row: RawRow, source: str, level_keys: Sequence[str]) -> tuple[Devi
         if name == "area":
             continue
         raw = row.cells.get(name)
-        parser = PARSERS.get(name, _text)
+        parser: Callable[[Any], Any] = PARSERS.get(name, _text)
         if name not in row.cells and name not in ("kind", "host"):
             continue  # column absent from this sheet: keep the default
         try:

@@ -4,6 +4,15 @@
                                                                     after each sweep: rootcause.resolve
     transitions are buffered and written with the worker's heartbeat, off the event loop
 
+The buffer is kept until a write succeeds: a store that is away (PostgreSQL restarting, a full
+disk) delays the log, it does not lose it. Writes are retried in order with every heartbeat;
+past `monitor.pending_transitions_limit` the oldest changes are dropped, counted in
+`fleetmon_transitions_dropped_total` and logged once per outage.
+
+The status map changes only on the event loop: the inventory is read (and a take-over gap
+written) in a worker thread, and the result applied on the loop in one step, so a snapshot
+sees the map before a reload or after it, never half of it.
+
 Jobs never pile up: one instance per kind, a late sweep is coalesced and counted as an
 overrun; `misfire_grace_time` is the whole interval, so an event-loop stall delays a sweep
 instead of silently dropping it (APScheduler's default of 1 s would).
@@ -16,7 +25,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,22 +92,28 @@ class Monitor:
     worker_id: str = ""
     ownership: Ownership = field(default_factory=Ownership)
     policy: machine.Policy | None = None
+    clock: Callable[[], float] = time.time  # what "now" is for states and the log; tests pass their own
 
     def __post_init__(self) -> None:
         self.worker_id = self.worker_id or self.config.monitor.worker_id or default_worker_id()
         self._policy = self.policy or machine.Policy(down_after=self.config.monitor.down_after, up_after=self.config.monitor.up_after)
-        self.view = MonitorView(worker_id=self.worker_id, started_at=time.time())
+        self.view = MonitorView(worker_id=self.worker_id, started_at=self.clock())
         self.view.sweeps = {k.name: SweepStats(k.name, k.schedule.interval) for k in self.kinds}
         self._targets = TargetBuilder(self.config)
-        self._pending: list[Transition] = []
+        self._pending: deque[tuple[int, Transition]] = deque()  # (sequence number, change), oldest first
+        self._queued = 0  # sequence number of the newest change queued
+        self._pending_limit = self.config.monitor.pending_transitions_limit
+        self._write_failing = False
+        self._overflowing = False
         self._flush_lock = asyncio.Lock()
+        self._reload_lock = asyncio.Lock()
         self._running: set[asyncio.Task[None]] = set()
 
     # -- composition ------------------------------------------------------------------------
 
     async def start(self, stack: AsyncExitStack) -> None:
         await self.ownership.start(stack)
-        await asyncio.to_thread(self._load_inventory, True)
+        await self._reload(starting=True)
         scheduler = AsyncIOScheduler()
         for kind in self.kinds:
             scheduler.add_job(
@@ -109,7 +125,7 @@ class Monitor:
         scheduler.add_job(self._refresh, "interval", id="inventory", seconds=INVENTORY_REFRESH_SECONDS, max_instances=1, coalesce=True)
         scheduler.add_listener(self._on_job_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_SUBMITTED)
         scheduler.start()
-        stack.push_async_callback(self.flush)
+        stack.push_async_callback(self._last_flush)
         stack.callback(scheduler.shutdown, wait=False)
         follower = asyncio.create_task(self._follow_ownership())
         stack.callback(follower.cancel)
@@ -129,34 +145,49 @@ class Monitor:
 
     # -- inventory and ownership ------------------------------------------------------------
 
-    def _load_inventory(self, starting: bool = False) -> None:
-        with self.engine.connect() as conn:
-            devices = load_devices(conn, include_retired=False)
-        self.view.devices = devices
-        self._targets.reset()
-        watched_until = self.ownership.taken_over_from()
-        owned = {i for i in devices if self.ownership.owns(i)}
-        new = owned - self.view.statuses.keys()
-        for gone in self.view.statuses.keys() - owned:
-            del self.view.statuses[gone]
-        if new:
-            if starting:
-                with self.engine.connect() as conn:
-                    watched_until = statelog.last_heartbeat(conn, self.worker_id)
-            with self.engine.begin() as conn:
-                resumed = statelog.take_over(conn, new, watched_until, time.time())
+    async def _reload(self, starting: bool = False) -> None:
+        """Read the inventory in a thread, then change the status map on the loop, in one step.
+
+        Reloads run one at a time, so the map's keys cannot change between reading and applying.
+        """
+        async with self._reload_lock:
+            devices = await asyncio.to_thread(self._read_inventory)
+            watched_until = self.ownership.taken_over_from()
+            owned = {i for i in devices if self.ownership.owns(i)}
+            new = owned - self.view.statuses.keys()
+            resumed: dict[str, DeviceStatus] = {}
+            if new:
+                resumed = await asyncio.to_thread(self._take_over, new, watched_until, starting)
+            statuses = self.view.statuses  # from here to the end: no await
+            for gone in statuses.keys() - owned:
+                del statuses[gone]
+            now = self.clock()
             for device_id in new:
-                self.view.statuses[device_id] = resumed.get(device_id) or DeviceStatus(since=time.time())
+                statuses[device_id] = resumed.get(device_id) or DeviceStatus(since=now)
+            self.view.devices = devices
+            self._targets.reset()
+
+    def _read_inventory(self) -> Mapping[str, Device]:
+        with self.engine.connect() as conn:
+            return load_devices(conn, include_retired=False)
+
+    def _take_over(self, new: set[str], watched_until: float | None, starting: bool) -> dict[str, DeviceStatus]:
+        """Write the time nobody watched `new` as unknown; their statuses to start from."""
+        if starting:
+            with self.engine.connect() as conn:
+                watched_until = statelog.last_heartbeat(conn, self.worker_id)
+        with self.engine.begin() as conn:
+            return statelog.take_over(conn, new, watched_until, self.clock())
 
     async def _refresh(self) -> None:
-        await asyncio.to_thread(self._load_inventory)
+        await self._reload()
 
     async def _follow_ownership(self) -> None:
         """Devices taken over from a dead worker are probed at once, not at their next sweep."""
         while True:
             await self.ownership.wait_changed()
             before = set(self.view.statuses)
-            await asyncio.to_thread(self._load_inventory)
+            await self._reload()
             gained = set(self.view.statuses) - before
             if gained:
                 log.info("now probing %d more devices", len(gained))
@@ -199,20 +230,70 @@ class Monitor:
                 return
             transition = machine.apply(status, obs, self._policy, liveness=kind.liveness(devices[obs.device_id]))
             if transition is not None:
-                self._pending.append(transition)
+                self._queue((transition,))
 
         await run_sweep(plan, targets, observe, self.view.sweeps[kind.name], still_ours=self.ownership.owns)
-        self._pending += rootcause.resolve(devices, statuses, time.time(), self._policy)
+        self._queue(rootcause.resolve(devices, statuses, self.clock(), self._policy))
         stats = self.view.sweeps[kind.name]
         log.info("%s sweep: %d devices in %.1f s (interval %g s)", kind.name, stats.last_devices,
                  stats.last_duration_seconds or 0.0, kind.schedule.interval)
         await self.flush()
 
-    async def flush(self) -> None:
-        """Write buffered transitions together with the heartbeat, off the event loop."""
+    # -- the state-change log ------------------------------------------------------------------
+
+    def _queue(self, transitions: Iterable[Transition]) -> None:
+        """Buffer changes for the log. Past the limit, each device keeps only its newest change (the log
+        then misses flaps, never a device's current state), and if that is not enough the oldest go;
+        what is dropped is counted, and logged once per outage."""
+        for transition in transitions:
+            self._queued += 1
+            self._pending.append((self._queued, transition))
+        if len(self._pending) > self._pending_limit:
+            before = len(self._pending)
+            newest = {t.device_id: seq for seq, t in self._pending}
+            kept = deque(item for item in self._pending if newest[item[1].device_id] == item[0])
+            while len(kept) > self._pending_limit:
+                kept.popleft()
+            self._pending = kept
+            self.view.transitions_dropped += before - len(kept)
+            if not self._overflowing:
+                self._overflowing = True
+                log.error("state-change log: more than %d changes wait for the store (monitor.pending_transitions_limit); "
+                          "keeping each device's newest and dropping older ones until the store takes writes again",
+                          self._pending_limit)
+        self.view.transitions_pending = len(self._pending)
+
+    async def flush(self) -> bool:
+        """Write buffered transitions together with the heartbeat, off the event loop; True if written.
+
+        A failed write keeps the batch for the next flush (every heartbeat), in order.
+        """
         async with self._flush_lock:
-            batch, self._pending = self._pending, []
-            await asyncio.to_thread(self._write, batch, time.time())
+            batch = list(self._pending)
+            try:
+                await asyncio.to_thread(self._write, [t for _, t in batch], self.clock())
+            except Exception as exc:  # the store is away or full: keep everything, retry at the next heartbeat
+                if not self._write_failing:
+                    self._write_failing = True
+                    log.error("cannot write the state-change log (%s): %d changes kept, retried every %g s",
+                              _one_line(exc), len(self._pending), HEARTBEAT_SECONDS)
+                else:
+                    log.debug("state-change log still not writable: %s", _one_line(exc))
+                return False
+            if batch:
+                last = batch[-1][0]
+                while self._pending and self._pending[0][0] <= last:
+                    self._pending.popleft()
+            self.view.transitions_pending = len(self._pending)
+            if self._write_failing or self._overflowing:
+                log.warning("state-change log writable again: %d changes written, %d dropped since start",
+                            len(batch), self.view.transitions_dropped)
+                self._write_failing = self._overflowing = False
+            return True
+
+    async def _last_flush(self) -> None:
+        if not await self.flush() and self._pending:
+            log.error("stopping with %d changes the state-change log could not take", len(self._pending))
 
     def _write(self, batch: Sequence[Transition], now: float) -> None:
         with self.engine.begin() as conn:
@@ -221,3 +302,10 @@ class Monitor:
         for t in batch:
             log.info("device %s: %s -> %s (%s)%s", t.device_id, t.old.value, t.new.value, t.reason,
                      f" cause={t.cause.value}" if t.cause.value else "")
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line for the log: the driver's own message, without SQL or parameters."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{cause.__class__.__name__}: {text[0] if text else ''}"

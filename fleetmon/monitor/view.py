@@ -35,6 +35,8 @@ class MonitorView:
     statuses: dict[str, DeviceStatus] = field(default_factory=dict)  # the devices this worker probes
     sweeps: dict[str, SweepStats] = field(default_factory=dict)
     started_at: float = 0.0
+    transitions_pending: int = 0  # health changes waiting for the state-change log
+    transitions_dropped: int = 0  # changes never logged: the wait buffer overflowed
 
     def snapshot(self) -> MonitorView:
         """A copy safe to read from another thread (statuses copied one level deep)."""
@@ -44,4 +46,6 @@ class MonitorView:
             statuses={k: copy.copy(v) for k, v in self.statuses.items()},
             sweeps={k: copy.copy(v) for k, v in self.sweeps.items()},
             started_at=self.started_at,
+            transitions_pending=self.transitions_pending,
+            transitions_dropped=self.transitions_dropped,
         )

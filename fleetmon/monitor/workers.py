@@ -21,6 +21,7 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,7 @@ class LeaseOwnership(Ownership):
     lease_seconds: float  # how long a dead worker's devices go unprobed, at most
     guard_seconds: float  # longest probe plus clock tolerance
     on_change: asyncio.Event = field(default_factory=asyncio.Event)
+    clock: Callable[[], float] = time.time  # this host's wall clock; tests pass their own
     _held: dict[int, float] = field(default_factory=dict)  # bucket -> lease expiry (unix seconds)
     _draining: set[int] = field(default_factory=set)
     _gained_from: float | None = None
@@ -67,7 +69,7 @@ class LeaseOwnership(Ownership):
 
     def owns(self, device_id: str) -> bool:
         bucket = bucket_of(device_id)
-        return bucket not in self._draining and self._held.get(bucket, 0.0) - self.guard_seconds > time.time()
+        return bucket not in self._draining and self._held.get(bucket, 0.0) - self.guard_seconds > self.clock()
 
     def taken_over_from(self) -> float | None:
         gained_from, self._gained_from = self._gained_from, None
@@ -105,7 +107,7 @@ class LeaseOwnership(Ownership):
 
     def renew(self) -> None:
         """Heartbeat, renew held leases, give up extras, claim a fair share of free or expired ones."""
-        now = time.time()
+        now = self.clock()
         expires = now + self.lease_seconds
         with self.engine.begin() as conn:
             statelog.heartbeat(conn, self.worker_id, now)

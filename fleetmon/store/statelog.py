@@ -42,7 +42,9 @@ def last_states(conn: Connection, device_ids: Iterable[str]) -> dict[str, tuple[
             .group_by(state_changes.c.device_id)
             .subquery()
         )
-        rows = conn.execute(select(state_changes.c.device_id, state_changes.c.state, state_changes.c.at).join(newest, newest.c.id == state_changes.c.id))
+        latest = (select(state_changes.c.device_id, state_changes.c.state, state_changes.c.at)
+                  .join(newest, newest.c.id == state_changes.c.id))
+        rows = conn.execute(latest)
         for row in rows:
             found[row.device_id] = (Health(row.state), row.at.timestamp())
     return found
@@ -60,7 +62,8 @@ def take_over(conn: Connection, device_ids: Iterable[str], watched_until: float 
         statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now)
         if state is not Health.UNKNOWN:
             gap_start = max(at, watched_until if watched_until is not None else at)
-            gaps.append(Transition(device_id, min(gap_start, now), state, Health.UNKNOWN, "not watched: the monitor was not running", Cause.MONITOR))
+            reason = "not watched: the monitor was not running"
+            gaps.append(Transition(device_id, min(gap_start, now), state, Health.UNKNOWN, reason, Cause.MONITOR))
     write(conn, gaps)
     return statuses
 

@@ -97,7 +97,8 @@ def test_dry_run_shows_added_changed_retired_and_writes_nothing(config: Path, sa
     assert "would be 0 added, 1 changed, 1 retired" in result.output
     with open_store(store_url).connect() as conn:
         assert load_devices(conn)["cam-000003"].active
-        assert conn.execute(select(func.count()).select_from(inventory_changes).where(inventory_changes.c.action != "added")).scalar_one() == 0
+        not_added = select(func.count()).select_from(inventory_changes).where(inventory_changes.c.action != "added")
+        assert conn.execute(not_added).scalar_one() == 0
 
 
 def test_retire_and_reactivate_are_logged(config: Path, sample_xlsx: Path, store_url: str, tmp_path: Path) -> None:
@@ -121,11 +122,14 @@ def test_vietnamese_excel_sheet_with_title_merged_headers_and_quirks(tmp_path: P
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["DANH SÁCH CAMERA AN NINH TRẬT TỰ HUYỆN THỌ XUÂN"])
-    sheet.append(["STT", "Mã thiết bị", "Loại thiết bị", "Địa chỉ IP", "Địa bàn", None, None, "Mô hình", "Nguồn kinh phí", "Giá mua (VNĐ)", "Ngày lắp đặt", "Đầu ghi", "Cổng ONVIF"])
+    sheet.append(["STT", "Mã thiết bị", "Loại thiết bị", "Địa chỉ IP", "Địa bàn", None, None, "Mô hình", "Nguồn kinh phí",
+                  "Giá mua (VNĐ)", "Ngày lắp đặt", "Đầu ghi", "Cổng ONVIF"])
     sheet.append([None, None, None, None, "Tỉnh", "Huyện", "Xã"])
     sheet.merge_cells("E2:G2")
-    sheet.append([1, "DG-01", "Đầu ghi", "127.0.10.1", "Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Camera ANTT Xuân Lập", "Ngân sách nhà nước", "12.500.000", "15/03/2023", None, "80"])
-    sheet.append([2, "CAM-01", "mắt camera", "127.0.10. 2", "Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Camera ANTT Xuân Lập", "Xã hội hóa", "1,800,000 đ", "2023-03-15", "DG-01", "8000"])
+    sheet.append([1, "DG-01", "Đầu ghi", "127.0.10.1", "Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Camera ANTT Xuân Lập", "Ngân sách nhà nước",
+                  "12.500.000", "15/03/2023", None, "80"])
+    sheet.append([2, "CAM-01", "mắt camera", "127.0.10. 2", "Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Camera ANTT Xuân Lập", "Xã hội hóa",
+                  "1,800,000 đ", "2023-03-15", "DG-01", "8000"])
     path = tmp_path / "tho-xuan.xlsx"
     workbook.save(path)
     config = tmp_path / "fleetmon.yaml"
@@ -183,3 +187,43 @@ def test_list_and_show_filter_by_area_site_and_kind(config: Path, sample_xlsx: P
     assert "sw-0001" in in_site and "sw-0002" not in in_site
     shown = run(config, "inventory", "show", "nvr-0001-1").output
     assert "kind: nvr" in shown and "behind it" in shown
+
+
+def test_a_parent_cycle_is_refused_naming_file_row_and_members(tmp_path: Path) -> None:
+    path = tmp_path / "cycle.csv"
+    path.write_text(
+        "id,kind,host,parent\n"
+        "sw-1,switch,127.0.21.1,\n"
+        "nvr-a,nvr,127.0.21.2,nvr-b\n"
+        "nvr-b,nvr,127.0.21.3,nvr-c\n"
+        "nvr-c,nvr,127.0.21.4,nvr-a\n"
+        "cam-1,camera,127.0.21.5,nvr-a\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "fleetmon.yaml"
+    config.write_text("data_dir: data\n", encoding="utf-8")
+
+    result = run(config, "inventory", "import", str(path))
+
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith(str(path))] == [
+        f"{path}:3: parent: devices behind each other in a circle: nvr-a (row 3) -> nvr-b (row 4) -> nvr-c (row 5) -> nvr-a (row 3); "
+        "give one of them another parent",
+    ]
+    assert device_count(f"sqlite:///{tmp_path / 'data' / 'fleetmon.db'}") == 0
+
+
+def test_a_cycle_closed_through_the_stored_inventory_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "fleetmon.yaml"
+    config.write_text("data_dir: data\n", encoding="utf-8")
+    first = tmp_path / "first.csv"
+    first.write_text("id,kind,host,parent\nnvr-a,nvr,127.0.22.1,\nnvr-b,nvr,127.0.22.2,nvr-a\n", encoding="utf-8")
+    assert run(config, "inventory", "import", str(first)).exit_code == 0
+    second = tmp_path / "second.csv"
+    second.write_text("id,kind,host,parent\nnvr-a,nvr,127.0.22.1,nvr-b\n", encoding="utf-8")
+
+    result = run(config, "inventory", "import", str(second))
+
+    assert result.exit_code == 1
+    cycle = "nvr-a (row 2) -> nvr-b (inventory) -> nvr-a (row 2)"
+    assert f"{second}:2: parent: devices behind each other in a circle: {cycle}" in result.stderr

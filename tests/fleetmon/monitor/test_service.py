@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -81,11 +81,11 @@ def store(tmp_path: Path, devices: Devices) -> Engine:
     return engine
 
 
-def monitor(engine: Engine, run: ProbeRunner = tcp_connect) -> Monitor:
+def monitor(engine: Engine, run: ProbeRunner = tcp_connect, clock: Callable[[], float] = time.time) -> Monitor:
     schedule = ProbeSchedule(interval=INTERVAL, timeout=0.3)
     config = Config(probes=ProbesConfig(reachability=schedule, jitter=0.5))
     kind = ProbeKind("reachability", schedule, applies=lambda d: True, liveness=lambda d: True, run=run)
-    return Monitor(config=config, engine=engine, kinds=[kind], worker_id="test-worker")
+    return Monitor(config=config, engine=engine, kinds=[kind], worker_id="test-worker", clock=clock)
 
 
 async def wait_for(condition, seconds: float) -> float:  # type: ignore[no-untyped-def]
@@ -98,18 +98,28 @@ async def wait_for(condition, seconds: float) -> float:  # type: ignore[no-untyp
 
 def logged(engine: Engine, device_id: str) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(select(state_changes.c.state).where(state_changes.c.device_id == device_id).order_by(state_changes.c.id)).scalars())
+        query = select(state_changes.c.state).where(state_changes.c.device_id == device_id).order_by(state_changes.c.id)
+        return list(conn.execute(query).scalars())
 
 
-async def test_a_device_switched_off_is_down_within_two_intervals_and_up_when_back(devices: Devices, store: Engine) -> None:
-    service = monitor(store)
+async def test_a_device_switched_off_is_down_at_its_second_failed_sweep_and_up_when_back(devices: Devices, store: Engine) -> None:
+    failed_in: list[tuple[int, float]] = []  # (sweeps finished before the probe, when) of cam-1's failed probes
+
+    async def probe(target: Target) -> Observation:
+        obs = await tcp_connect(target)
+        if target.device_id == "cam-1" and not obs.alive:
+            failed_in.append((service.view.sweeps["reachability"].sweeps, obs.at))
+        return obs
+
+    service = monitor(store, run=probe)
     async with AsyncExitStack() as stack:
         await service.start(stack)
         states = service.view.statuses
         await wait_for(lambda: all(s.state is Health.UP for s in states.values()), 3 * INTERVAL)
         await devices.off(HOSTS[1])
-        took = await wait_for(lambda: states["cam-1"].state is Health.DOWN, 4 * INTERVAL)
-        assert took <= 2 * INTERVAL + INTERVAL  # two sweeps, plus the phase of the device within one
+        await wait_for(lambda: states["cam-1"].state is Health.DOWN, 6 * INTERVAL)
+        went_down = states["cam-1"].since
+        assert [n for n, at in failed_in if at <= went_down] == [failed_in[0][0], failed_in[0][0] + 1]  # two sweeps in a row
         assert states["cam-0"].state is Health.UP and states["cam-2"].state is Health.UP
         await devices.on(HOSTS[1])
         await wait_for(lambda: states["cam-1"].state is Health.UP, 4 * INTERVAL)
@@ -147,3 +157,29 @@ async def test_a_hanging_device_costs_one_timeout_not_the_sweep(store: Engine, d
         await wait_for(lambda: states["cam-0"].state is Health.UP and states["cam-2"].state is Health.UP, 3 * INTERVAL)
         await wait_for(lambda: states["cam-1"].state is Health.DOWN, 12 * INTERVAL)
     assert service.view.statuses["cam-1"].probes["reachability"].failures.get("timeout", 0) >= 2
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_unwatched_gap_starts_exactly_at_the_last_heartbeat(devices: Devices, store: Engine) -> None:
+    clock = Clock(float(int(time.time()) + 3600))  # the monitor's own time, ahead of the probes' results
+    last_beat = clock.now
+    async with AsyncExitStack() as stack:
+        first = monitor(store, clock=clock)
+        await first.start(stack)
+        await wait_for(lambda: all(s.state is Health.UP for s in first.view.statuses.values()), 3 * INTERVAL)
+    clock.now += 600  # ten minutes nobody watched
+    async with AsyncExitStack() as stack:
+        second = monitor(store, clock=clock)
+        await second.start(stack)
+        assert {s.since for s in second.view.statuses.values()} == {clock.now}
+        await wait_for(lambda: second.view.sweeps["reachability"].sweeps >= 1, 3 * INTERVAL)  # not stopped mid-start
+    with store.connect() as conn:
+        gaps = conn.execute(select(state_changes.c.at).where(state_changes.c.state == "unknown")).scalars().all()
+    assert [at.timestamp() for at in gaps] == [last_beat] * len(HOSTS)
