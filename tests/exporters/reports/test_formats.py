@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import cast
 
 import openpyxl
+import pytest
 from lxml import html as lxml_html
+from PIL import Image
 from sqlalchemy import Engine
 
 from fleetmon.config import ReportsConfig
@@ -20,6 +22,7 @@ from fleetmon.exporters.reports.html import render_html
 from fleetmon.exporters.reports.model import Report
 from fleetmon.exporters.reports.pdf import render_pdf
 from fleetmon.exporters.reports.xlsx import render_xlsx
+from fleetmon.probes.image_quality import ImageDecodeError, ImageThresholds, assess
 from tests.exporters.reports.conftest import FORMULA_SITE, QUANG_TIEN, SEPT, XUAN_LAP, at
 from tests.peers import need_binary
 
@@ -107,6 +110,15 @@ def test_pdf_text_carries_the_area_names_with_their_diacritics(plain_report: Rep
     for name in ("Thanh Hóa", "Thọ Xuân", "Xuân Lập", "Quảng Tiến", "Báo cáo bảo trì", "Ổ cứng hỏng/đầy"):
         assert name in text, name
     assert QUANG_TIEN.split(" / ")[-1] in text
+
+
+def test_making_a_pdf_leaves_the_snapshot_check_refusing_cut_off_pictures(plain_report: Report) -> None:
+    """weasyprint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; `fleetmon run` probes snapshots too."""
+    render_pdf(plain_report)
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 360), (90, 120, 150)).save(buffer, "JPEG")
+    with pytest.raises(ImageDecodeError):
+        assess(buffer.getvalue()[:2000], None, None, ImageThresholds())
 
 
 def test_html_cuts_long_unit_lists_and_says_where_the_rest_is(plain_report: Report) -> None:
