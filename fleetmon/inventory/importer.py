@@ -82,7 +82,8 @@ def read_inventory(
         device, problems = parse_row(row, str(path), keys)
         errors += problems
         if device is not None and device.credential_profile and device.credential_profile not in profiles:
-            errors.append(RowError(str(path), row.number, "credential_profile", f"no credential profile {device.credential_profile!r} in the config"))
+            errors.append(RowError(str(path), row.number, "credential_profile",
+                                   f"no credential profile {device.credential_profile!r} in the config"))
         elif device is not None:
             if device.id in first_row:
                 errors.append(RowError(str(path), row.number, "id", f"{device.id!r} is also on row {first_row[device.id]}"))
