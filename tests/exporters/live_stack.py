@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,19 +118,21 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float) -> None:
     raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
 
 
-def settled(stack_url: str, expect_down: set[str]) -> bool:
-    """Every probed device has a state, and exactly the injected ones are down."""
+def settled(stack_url: str, expect_down: set[str], expect_probed: Set[tuple[str, str]]) -> bool:
+    """Every probed device has a state, exactly the injected ones are down, and each (probe kind,
+    device) of `expect_probed` has succeeded at least once: the data the tests read exists."""
     text = httpx.get(stack_url, timeout=5).text
     states = {s.labels["device"]: s.labels["state"] for f in text_string_to_metric_families(text)
               for s in f.samples if s.name == "fleetmon_device_state"}
-    probed = {s.labels["device"] for f in text_string_to_metric_families(text)
-              for s in f.samples if s.name == "fleetmon_probe_last_success_timestamp_seconds"}
+    succeeded = {(s.labels["probe"], s.labels["device"]) for f in text_string_to_metric_families(text)
+                 for s in f.samples if s.name == "fleetmon_probe_last_success_timestamp_seconds"}
     down = {d for d, state in states.items() if state == "down"}
-    return down == expect_down and all(states[d] != "unknown" for d in probed)
+    return down == expect_down and all(states[d] != "unknown" for _, d in succeeded) and expect_probed <= succeeded
 
 
 @contextmanager
-def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expect_down: set[str]) -> Iterator[LiveStack]:
+def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expect_down: set[str],
+               expect_probed: Set[tuple[str, str]] = frozenset()) -> Iterator[LiveStack]:
     prometheus = need_binary("prometheus")
     engine = open_store(f"sqlite:///{tmp / 'fleetmon.db'}")
     with engine.begin() as conn:
@@ -159,7 +161,8 @@ def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expe
     try:
         metrics_url = f"http://127.0.0.1:{app.config.metrics.port}/metrics"
         for _ in range(2):  # settled, and still so a sweep later
-            wait_for("fleetmon to settle on the injected faults", lambda: settled(metrics_url, expect_down), 60)
+            wait_for("fleetmon to settle on the injected faults, every expected probe answered",
+                     lambda: settled(metrics_url, expect_down, expect_probed), 90)
             time.sleep(INTERVAL)
         web_port = free_port()
         prometheus_yml = prometheus_config(tmp, metrics_url)
