@@ -98,7 +98,8 @@ async def wait_for(condition, seconds: float) -> float:  # type: ignore[no-untyp
 
 def logged(engine: Engine, device_id: str) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(select(state_changes.c.state).where(state_changes.c.device_id == device_id).order_by(state_changes.c.id)).scalars())
+        query = select(state_changes.c.state).where(state_changes.c.device_id == device_id).order_by(state_changes.c.id)
+        return list(conn.execute(query).scalars())
 
 
 async def test_a_device_switched_off_is_down_within_two_intervals_and_up_when_back(devices: Devices, store: Engine) -> None:
