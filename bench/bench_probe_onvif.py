@@ -13,7 +13,6 @@ the sweep, per device. Prints a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pydantic import SecretStr
 
 from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process
+from bench.common import arguments
 from fleetmon.probes.onvif.client import KEEPALIVE_SECONDS, OnvifClients
 from fleetmon.probes.onvif.probe import probe_onvif
 from fleetmon.probes.target import Credentials, Target
@@ -95,9 +95,7 @@ async def run(kind: str, hosts: list[str], port: int, in_flight: int, traced: bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cameras", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, cameras=2000, repeat=3)
     parser.add_argument("--in-flight", type=int, default=64)
     args = parser.parse_args()
     with simulator_process(args.cameras) as (_, port, info):

@@ -14,7 +14,7 @@ from fleetmon.exporters.prometheus import FAMILIES, FleetCollector, render
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.view import MonitorView
-from tests.exporters.fleet_views import province_view
+from fleetmon.exporters.sample import province_view
 
 
 @pytest.fixture(scope="module")

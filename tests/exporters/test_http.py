@@ -15,7 +15,7 @@ from fleetmon.config import Config, ListenConfig
 from fleetmon.exporters.http import start_metrics
 from fleetmon.exporters.prometheus import render
 from fleetmon.monitor.view import MonitorView
-from tests.exporters.fleet_views import province_view
+from fleetmon.exporters.sample import province_view
 
 
 def config(port: int = 0) -> Config:
