@@ -40,7 +40,7 @@ class _Commands(click.Group):
 )
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
-    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus, tickets)."""
+    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus; tickets: in progress)."""
     # Warnings and errors only, as logfmt on stderr; `run` and `demo` choose their own level. This
     # also undoes onvif-zeep-async's `logging.basicConfig(level=INFO)` at import, which would print
     # every HTTP request a probe makes.
