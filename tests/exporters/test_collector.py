@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from fleetmon.exporters.prometheus import FAMILIES, FleetCollector, render
+from fleetmon.exporters.sample import province_view
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.view import MonitorView
-from fleetmon.exporters.sample import province_view
 
 
 @pytest.fixture(scope="module")
