@@ -20,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -74,10 +75,7 @@ async def run(kind: str, hosts: list[str], port: int, in_flight: int, traced: bo
     async with AsyncExitStack() as stack:
         clients = await OnvifClients.start(stack)
         probe: Callable[[str], Awaitable[bool]]
-        if kind == "fleetmon":
-            probe = lambda host: fleetmon_probe(clients, host, port)  # noqa: E731
-        else:
-            probe = lambda host: zeep_probe(host, port)  # noqa: E731
+        probe = partial(fleetmon_probe, clients, port=port) if kind == "fleetmon" else partial(zeep_probe, port=port)
         await sweep(probe, hosts[:in_flight], in_flight)  # warm-up: WSDLs, pools
         if traced:
             tracemalloc.start()
