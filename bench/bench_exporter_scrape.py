@@ -9,15 +9,14 @@ that), so the ratio is the interpreter time a scrape no longer takes from probin
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gzip
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -25,22 +24,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench.common import arguments, median_times
 from fleetmon.config import Config, ListenConfig
 from fleetmon.exporters.http import start_metrics
 from fleetmon.exporters.prometheus import FleetCollector, render
+from fleetmon.exporters.sample import province_view
 from fleetmon.monitor.view import MonitorView
-from tests.exporters.fleet_views import province_view
-
-
-def _median(run: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median wall and CPU seconds of `run`."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        run()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 async def _http_scrapes(view: MonitorView, repeat: int) -> tuple[float, int]:
@@ -60,20 +49,20 @@ async def _http_scrapes(view: MonitorView, repeat: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cameras", type=int, nargs="+", default=[14_053, 136_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = arguments(__doc__, repeat=5)
+    parser.add_argument("--cameras", type=int, nargs="+", default=[14_053, 136_000], help="province sizes to render")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, {platform.platform()}")
-    print("| cameras | devices | samples | size (MB) | gzip (MB) | fast render wall / CPU (s) | generate_latest wall / CPU (s) | ratio (CPU) | HTTP scrape, gzip (s) |")
+    print("| cameras | devices | samples | size (MB) | gzip (MB) | fast render wall / CPU (s) | generate_latest wall / CPU (s) "
+          "| ratio (CPU) | HTTP scrape, gzip (s) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for cameras in args.cameras:
         view = province_view(cameras)
         registry = CollectorRegistry()
         registry.register(FleetCollector(view))
         body = render(view)
-        fast_wall, fast_cpu = _median(lambda: render(view), args.repeat)
-        peer_wall, peer_cpu = _median(lambda: generate_latest(registry), max(1, args.repeat // 2))
+        fast_wall, fast_cpu = median_times(partial(render, view), args.repeat)
+        peer_wall, peer_cpu = median_times(partial(generate_latest, registry), max(1, args.repeat // 2))
         scrape, gzipped = asyncio.run(_http_scrapes(view, args.repeat))
         samples = sum(1 for line in body.splitlines() if not line.startswith(b"#"))
         print(f"| {cameras:,} | {len(view.statuses):,} | {samples:,} | {len(body) / 1e6:.1f} | {gzipped / 1e6:.2f} "

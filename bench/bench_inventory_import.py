@@ -9,7 +9,6 @@ writing add on top of reading.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import platform
@@ -17,24 +16,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from bench.common import arguments, median_times
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
 from fleetmon.store.inventory import device_dicts
-
-
-def _median(run: Callable[[], None], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def _read_only(path: Path) -> None:
@@ -64,9 +57,7 @@ def _config(folder: Path, url: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--cameras", type=int, default=14_053)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, cameras=14_053, repeat=3)
     parser.add_argument("--postgres", help="also import into this PostgreSQL database URL")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fleetmon-bench-"))
@@ -81,15 +72,15 @@ def main() -> None:
     for suffix in (".xlsx", ".csv"):
         path = folder / f"fleet{suffix}"
         write_sheet(path, device_dicts(fleet))
-        peer = _median(lambda: _read_only(path), args.repeat)
+        peer, _ = median_times(partial(_read_only, path), args.repeat)
         for store, url_for in stores:
             firsts = []
             for i in range(args.repeat):
                 url = url_for(f"{suffix[1:]}-{i}")
                 if store == "PostgreSQL":
                     _reset_postgres(url)
-                firsts.append(_median(_import(path, url), 1))
-            again = _median(_import(path, url), args.repeat)
+                firsts.append(median_times(_import(path, url), 1)[0])
+            again, _ = median_times(_import(path, url), args.repeat)
             first = statistics.median(firsts)
             print(f"| {suffix[1:].upper()} | {store} | {first:.2f} | {again:.2f} | {peer:.2f} | {first / peer:.1f} |")
 

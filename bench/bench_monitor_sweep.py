@@ -11,7 +11,6 @@ the machine answering cost, against what asking cost.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import copy
 import gc
@@ -22,11 +21,15 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from bench.common import arguments, cpu_seconds
 from fleetmon.config import Config, parse_config
 from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import DeviceStatus, Observation
@@ -47,11 +50,6 @@ CONTROL_PORT = 16190
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _config() -> Config:
@@ -92,15 +90,17 @@ async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int, si
             devices = {d.id: d for d in fleet if kind.applies(d)}
             targets = [builder.target(d, kind.schedule.timeout) for d in devices.values()]
 
-            def observe(obs: Observation, liveness=kind.liveness) -> None:  # type: ignore[no-untyped-def]
+            def observe(obs: Observation, liveness: Callable[[Device], bool] = kind.liveness,
+                        devices: dict[str, Device] = devices) -> None:  # bound now: the loop moves on to other kinds
                 apply(statuses[obs.device_id], obs, policy, liveness=liveness(devices[obs.device_id]))
 
             stats = SweepStats(kind.name, kind.schedule.interval)
             gc.collect()
-            cpu, peer, wall = _cpu(), _process_cpu(simulator), time.perf_counter()
-            await run_sweep(SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency), targets, observe, stats)
+            cpu, peer, wall = _cpu(), cpu_seconds(simulator), time.perf_counter()
+            plan = SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency)
+            await run_sweep(plan, targets, observe, stats)
             figures[f"{kind.name} #{sweep}" if sweeps > 1 else kind.name] = {
-                "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, "peer": _process_cpu(simulator) - peer,
+                "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, "peer": cpu_seconds(simulator) - peer,
                 "devices": len(targets),
                 "failed": sum(1 for i in devices if statuses[i].probes[kind.name].last_status != "ok"),
             }
@@ -116,16 +116,17 @@ async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int, si
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = arguments(__doc__, concurrency=1000)
     parser.add_argument("--sizes", default="1000,10000,50000,136000")
     parser.add_argument("--kinds", default="reachability,snmp,onvif")
-    parser.add_argument("--concurrency", type=int, default=1000)
-    parser.add_argument("--sweeps", type=int, default=1, help="Sweeps of each kind: the first ONVIF sweep also learns stream and snapshot addresses.")
+    parser.add_argument("--sweeps", type=int, default=1,
+                        help="Sweeps of each kind: the first ONVIF sweep also learns stream and snapshot addresses.")
     args = parser.parse_args()
     raise_open_files_limit()
     kinds = args.kinds.split(",")
     print(f"machine: {os.cpu_count()} cores; kinds {kinds}; concurrency {args.concurrency}\n")
-    print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) | ratio fleetmon/simulator | failed |")
+    print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) "
+          "| ratio fleetmon/simulator | failed |")
     print("|---|---|---|---|---|---|---|---|---|")
     rest = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -139,7 +140,8 @@ def main() -> None:
                 simulator.wait()
         for kind, f in figures.items():
             print(f"| {len(fleet):,} | {kind} | {f['devices']:,.0f} | {f['wall']:.1f} | {f['cpu']:.1f} | "
-                  f"{1000 * f['cpu'] / max(f['devices'], 1):.3f} | {f['peer']:.1f} | {f['cpu'] / max(f['peer'], 1e-9):.2f} | {f['failed']:.0f} |")
+                  f"{1000 * f['cpu'] / max(f['devices'], 1):.3f} | {f['peer']:.1f} | {f['cpu'] / max(f['peer'], 1e-9):.2f} "
+                  f"| {f['failed']:.0f} |")
         total_wall = sum(f["wall"] for name, f in figures.items() if "#" not in name or name.endswith("#1"))  # one of each
         rest.append((len(fleet), total_wall, at_rest, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     print("\n| devices | full sweep wall (s) | inventory record + health state at rest, per device (B) | peak RSS so far (MiB) |")

@@ -13,7 +13,6 @@ the sweep, per device. Prints a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -21,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pydantic import SecretStr
 
 from bench.bench_simulator_onvif import PASSWORD, USER, simulator_process
+from bench.common import arguments
 from fleetmon.probes.onvif.client import KEEPALIVE_SECONDS, OnvifClients
 from fleetmon.probes.onvif.probe import probe_onvif
 from fleetmon.probes.target import Credentials, Target
@@ -74,10 +75,7 @@ async def run(kind: str, hosts: list[str], port: int, in_flight: int, traced: bo
     async with AsyncExitStack() as stack:
         clients = await OnvifClients.start(stack)
         probe: Callable[[str], Awaitable[bool]]
-        if kind == "fleetmon":
-            probe = lambda host: fleetmon_probe(clients, host, port)  # noqa: E731
-        else:
-            probe = lambda host: zeep_probe(host, port)  # noqa: E731
+        probe = partial(fleetmon_probe, clients, port=port) if kind == "fleetmon" else partial(zeep_probe, port=port)
         await sweep(probe, hosts[:in_flight], in_flight)  # warm-up: WSDLs, pools
         if traced:
             tracemalloc.start()
@@ -95,9 +93,7 @@ async def run(kind: str, hosts: list[str], port: int, in_flight: int, traced: bo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cameras", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = arguments(__doc__, cameras=2000, repeat=3)
     parser.add_argument("--in-flight", type=int, default=64)
     args = parser.parse_args()
     with simulator_process(args.cameras) as (_, port, info):

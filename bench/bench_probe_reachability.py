@@ -16,8 +16,8 @@ import asyncio
 import multiprocessing
 import os
 import platform
-import re
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from bench.common import arguments, free_port, write_section
 from bench.image_checks_confusion import draw_world, snapshot, view
 from fleetmon.probes.image_quality import ImageThresholds, assess, fingerprint
 from fleetmon.probes.reachability import icmp_check, tcp_check
 from fleetmon.probes.result import ProbeStatus
-from tests.peers import free_port
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 SECTION = "## Probes: reachability and images"
 
 
@@ -105,22 +106,9 @@ def _images(repeat: int) -> list[tuple[str, float]]:
     return rows
 
 
-def _write_section(text: str) -> None:
-    """Replace (or append) this bench's section; the rest of the file belongs to others."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    DOC.write_text(updated, encoding="utf-8")
-
-
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, repeat=3, concurrency=256)
     parser.add_argument("--probes", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=3, help="TCP sweeps per variant; the median is kept")
     parser.add_argument("--image-repeat", type=int, default=30)
     args = parser.parse_args()
 
@@ -161,7 +149,7 @@ async def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    _write_section(text)
+    write_section(SECTION, text)
 
 
 if __name__ == "__main__":

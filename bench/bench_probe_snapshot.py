@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 import httpx
 
+from bench.common import arguments, free_port, write_section
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.probes.http.snapshot import probe_snapshot
 from fleetmon.probes.image_quality import ImageThresholds, assess
@@ -44,9 +45,7 @@ from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
 from fleetmon.simulator.rtsp import start_rtsp
 from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH
-from tests.peers import free_port
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md"
 SECTION = "## Probes: snapshot and RTSP"
 
 
@@ -121,7 +120,7 @@ async def bench(args: argparse.Namespace) -> dict[str, list[float]]:
             jpegs = [(await client.get(u, auth=httpx.DigestAuth(DEMO_USERNAME, DEMO_PASSWORD.get_secret_value()))).content
                      for u in urls]  # also warms every device's scene cache in the simulator
             for _ in range(args.repeat):
-                ms, bad = await _bounded([lambda t=t, u=u: snapshot_status(t, u) for t, u in zip(targets, urls)],
+                ms, bad = await _bounded([lambda t=t, u=u: snapshot_status(t, u) for t, u in zip(targets, urls, strict=True)],
                                          args.concurrency)
                 figures.setdefault("snapshot", []).append(ms)
                 failures["snapshot"] = failures.get("snapshot", 0) + bad
@@ -131,7 +130,7 @@ async def bench(args: argparse.Namespace) -> dict[str, list[float]]:
                 for jpeg in jpegs:
                     assess(jpeg, None, None, ImageThresholds())
                 figures.setdefault("assess", []).append((time.process_time() - cpu) / len(jpegs) * 1000)
-                ms, bad = await _bounded([lambda t=t, u=u: rtsp_status(t, u) for t, u in zip(targets, rtsp_urls)],
+                ms, bad = await _bounded([lambda t=t, u=u: rtsp_status(t, u) for t, u in zip(targets, rtsp_urls, strict=True)],
                                          args.concurrency)
                 figures.setdefault("rtsp", []).append(ms)
                 failures["rtsp"] = failures.get("rtsp", 0) + bad
@@ -174,27 +173,11 @@ def section(args: argparse.Namespace, figures: dict[str, list[float]]) -> str:
     ])
 
 
-def write_section(text: str) -> None:
-    """Replace this bench's section of the document (or append it); other sections stay as they are."""
-    document = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    start = document.find(SECTION + "\n")
-    if start < 0:
-        DOC.write_text(document.rstrip("\n") + "\n\n" + text, encoding="utf-8")
-        return
-    following = document.find("\n## ", start + len(SECTION))
-    rest = document[following + 1:] if following >= 0 else ""
-    DOC.write_text(document[:start] + text + ("\n" + rest if rest else ""), encoding="utf-8")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cameras", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = arguments(__doc__, cameras=300, concurrency=16, repeat=3).parse_args()
     text = section(args, asyncio.run(bench(args)))
     print(text)
-    write_section(text)
+    write_section(SECTION, text)
 
 
 if __name__ == "__main__":

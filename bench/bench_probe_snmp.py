@@ -23,7 +23,7 @@ import asyncio
 import json
 import os
 import platform
-import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,27 +34,18 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from fleetmon.inventory.sample import sample_fleet  # noqa: E402
-from fleetmon.probes.snmp.client import GET, Request, SnmpClient  # noqa: E402
-from fleetmon.probes.snmp.probe import probe_snmp  # noqa: E402
-from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target  # noqa: E402
+from bench.common import ROOT, arguments, cpu_seconds, free_port, write_section
+from fleetmon.inventory.sample import sample_fleet
+from fleetmon.probes.snmp.client import GET, Request, SnmpClient
+from fleetmon.probes.snmp.probe import probe_snmp
+from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
 
-DOC = ROOT / "docs" / "BENCHMARKS.md"
 SECTION = "## Probes: SNMP"
 SCALARS = ((1, 3, 6, 1, 2, 1, 1, 1, 0), (1, 3, 6, 1, 2, 1, 1, 2, 0), (1, 3, 6, 1, 2, 1, 1, 3, 0), (1, 3, 6, 1, 2, 1, 1, 5, 0))
 V2C = SnmpV2c(SecretStr("public"))
 V3 = SnmpV3("fleetmon", "sha", SecretStr("fleetmon-demo-auth"), "aes", SecretStr("fleetmon-demo-priv"))
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
-
-
 async def run_all(hosts: list[str], one: Callable[[str], Awaitable[bool]], concurrency: int) -> tuple[float, float, int]:
     """(CPU seconds of this process, wall seconds, answered) for `one(host)` over every host.
 
@@ -195,7 +186,7 @@ def section(args: argparse.Namespace, rows: list[tuple[str, str, str]], swept: l
               "| devices | wall (s) | devices/s | fleetmon CPU (s) | simulator CPU (s) | answered |", "|---|---|---|---|---|---|"]
     lines += [f"| {n:,} | {wall:.1f} | {n / wall:,.0f} | {cpu:.1f} | {sim:.1f} | {answered:,} |" for n, wall, cpu, sim, answered in swept]
     if swept:
-        n, wall, cpu, _, _ = swept[-1]
+        n, _, cpu, _, _ = swept[-1]
         lines += ["", f"Load average (1 min) of the machine before and after: {load[0]:.1f} / {load[1]:.1f} on "
                   f"{os.cpu_count()} cores; wall times stretch with other work, CPU does not. The {n:,}-device sweep cost "
                   f"fleetmon {cpu:.1f} s of one core ({cpu / n * 1000:.2f} ms a device, all kinds): that is the share "
@@ -203,26 +194,15 @@ def section(args: argparse.Namespace, rows: list[tuple[str, str, str]], swept: l
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this bench's section; the rest of the file belongs to others."""
-    current = DOC.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    updated = pattern.sub(lambda _: text, current) if pattern.search(current) else current.rstrip("\n") + "\n\n" + text
-    DOC.write_text(updated, encoding="utf-8")
-
-
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, repeat=3, concurrency=500)
     parser.add_argument("--sweeps", type=int, nargs="*", default=[10_000, 50_000, 137_231])
     parser.add_argument("--probes", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=500, help="probes in flight during sweeps")
-    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--write", action="store_true", help=f"replace the section {SECTION!r} of docs/BENCHMARKS.md")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     fleet = sample_fleet(136_308)
-    port = int(subprocess.check_output([sys.executable, "-c", "import socket; s = socket.socket(socket.AF_INET, "
-                                        "socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]))
+    port = free_port(socket.SOCK_DGRAM)
     simulator, hosts = start_simulator(136_308, port)
     try:
         assert hosts == [d.host for d in fleet], "simulator and bench built different fleets"
@@ -239,7 +219,7 @@ async def main() -> None:
     text = section(args, rows, swept, len(fleet), (load_before, os.getloadavg()[0]))
     print(text)
     if args.write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,15 @@ The simulator serves the sample province on one web port in its own process, so 
 keep-alive connections, spread over every device address: GetDeviceInformation signed with a
 WS-Security PasswordDigest (the server checks SHA-1 and the Created time) and the unauthenticated
 GetSystemDateAndTime; each device visit is CALLS_PER_VISIT requests on one connection, as a probe
-makes (then the connection idles in the pool and the next device gets a new one). The peer is onvif-zeep-async, the third-party client: its CPU per
-GetDeviceInformation call against the same server (one camera object, reused), measured in this
-process. Memory per device is the server's resident-set growth from building the fleet and
-answering every device once, divided by the device count. Prints a markdown table.
+makes (then the connection idles in the pool and the next device gets a new one). The peer is
+onvif-zeep-async, the third-party client: its CPU per GetDeviceInformation call against the same
+server (one camera object, reused), measured in this process. Memory per device is the server's
+resident-set growth from building the fleet and answering every device once, divided by the
+device count. Prints a markdown table.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_simulator_snmp import cpu_seconds, rss_bytes
+from bench.common import arguments, cpu_seconds, free_port, rss_bytes
 
 IN_FLIGHT = 64
 CALLS_PER_VISIT = 6  # requests a probe makes to one device on one connection before moving on
@@ -141,14 +141,6 @@ async def zeep_client_cpu(host: str, port: int, calls: int) -> float:
         await camera.close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def simulator_process(cameras: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """The sample fleet served by `serve` in a child process: (its pid, the web port, what it printed)."""
@@ -164,12 +156,7 @@ def simulator_process(cameras: int) -> Iterator[tuple[int, int, dict[str, Any]]]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cameras", type=int, default=14_053)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__, cameras=14_053, seconds=5.0, repeat=3, serve=True).parse_args()
     if args.serve:
         serve(args.cameras, args.serve)
         return

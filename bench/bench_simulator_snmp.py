@@ -12,7 +12,6 @@ divided by the device count. Prints a markdown table.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import json
@@ -28,26 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import arguments, cpu_seconds, free_port, rss_bytes
 from fleetmon.probes.snmp import ber
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 WINDOW = 200
 SNMPREC = Path(__file__).resolve().parents[1] / "tests" / "data" / "snmprec" / "linux-full-walk.snmprec"
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def rss_bytes(pid: int | str = "self") -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # utime + stime
-
-
 def get_packet(community: str, request_id: int) -> bytes:
     varbinds = ber.tlv(ber.SEQUENCE, ber.tlv(ber.SEQUENCE, ber.encode_oid(SYS_UPTIME) + ber.NULL_VALUE))
     pdu = ber.tlv(0xA0, ber.integer(request_id) + ber.integer(0) + ber.integer(0) + varbinds)
@@ -107,12 +92,6 @@ def serve(cameras: int, port: int) -> None:
     asyncio.run(main())
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for_answer(address: tuple[str, int], community: str, seconds: float = 30) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.5)
@@ -128,7 +107,7 @@ def wait_for_answer(address: tuple[str, int], community: str, seconds: float = 3
 
 
 def bench_simulator(cameras: int, seconds: float, repeat: int) -> dict[str, float]:
-    port = free_udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--cameras", str(cameras)],
                                stdout=subprocess.PIPE, text=True)
     try:
@@ -166,7 +145,7 @@ def bench_snmpsim(seconds: float, repeat: int) -> dict[str, float]:
     if os.geteuid() == 0:
         shutil.chown(data / "cache", "nobody")
         user = ["--process-user=nobody", "--process-group=nogroup"]
-    port = free_udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     process = subprocess.Popen([sys.executable, "-c", SNMPSIM, f"--data-dir={data}", f"--cache-dir={data / 'cache'}",
                                 f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=null", *user],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -183,12 +162,7 @@ def bench_snmpsim(seconds: float, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cameras", type=int, default=14_053)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = arguments(__doc__, cameras=14_053, seconds=5.0, repeat=3, serve=True).parse_args()
     if args.serve:
         serve(args.cameras, args.serve)
         return

@@ -257,7 +257,7 @@ class ReportsConfig(_Model):
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
     database_url: str | None = None  # default: SQLite in data_dir
-    web: ListenConfig = ListenConfig(port=8080)
+    web: ListenConfig = ListenConfig(port=8080)  # for the web console, which is not built yet
     metrics: ListenConfig = ListenConfig(port=9108)
     probes: ProbesConfig = ProbesConfig()
     monitor: MonitorConfig = MonitorConfig()

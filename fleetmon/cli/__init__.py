@@ -5,15 +5,32 @@ from __future__ import annotations
 import importlib.resources
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
+from fleetmon.inventory.sheets import SheetError
 from fleetmon.logs import setup_logging
+from fleetmon.store.areas import AreaError
+
+# What a user can get wrong (the config and its secrets, a sheet, an area path): said in one line on
+# stderr with exit code 1 by every command. Any other exception is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SheetError, AreaError)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The top group: the one place the project's own errors become click's one-line message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--config",
     "config_path",
@@ -23,12 +40,13 @@ from fleetmon.logs import setup_logging
 )
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
-    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus, tickets)."""
+    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus; tickets: in progress)."""
     # Warnings and errors only, as logfmt on stderr; `run` and `demo` choose their own level. This
     # also undoes onvif-zeep-async's `logging.basicConfig(level=INFO)` at import, which would print
     # every HTTP request a probe makes.
     setup_logging("warning")
     ctx.obj = AppContext(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()

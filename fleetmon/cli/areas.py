@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.model import AREA_SEPARATOR
-from fleetmon.store.areas import AreaError, AreaTree, merge, move, rename
+from fleetmon.store.areas import AreaTree, merge, move, rename
 from fleetmon.store.schema import area_events, devices
 
 
@@ -18,13 +20,11 @@ def area() -> None:
     """The area tree (province, district, commune...): list, rename, move, merge, history."""
 
 
-def _run(app: AppContext, action: str, *args: object) -> None:
-    operations = {"rename": rename, "move": move, "merge": merge}
-    try:
-        with app.engine.begin() as conn:
-            operations[action](conn, AreaTree.load(conn), *args)  # type: ignore[operator]
-    except AreaError as exc:
-        raise click.ClickException(str(exc)) from None
+@contextmanager
+def _changing(app: AppContext) -> Iterator[tuple[Connection, AreaTree]]:
+    """The tree as loaded in one transaction: a change commits whole or not at all."""
+    with app.engine.begin() as conn:
+        yield conn, AreaTree.load(conn)
 
 
 @area.command("list")
@@ -47,7 +47,8 @@ def list_(app: AppContext) -> None:
 @pass_app
 def rename_(app: AppContext, path: str, new_name: str) -> None:
     """Rename the area at PATH ('Thanh Hóa / Thọ Xuân'); its devices and history stay with it."""
-    _run(app, "rename", path, new_name)
+    with _changing(app) as (conn, tree):
+        rename(conn, tree, path, new_name)
     click.echo(f"renamed {path} to {new_name}")
 
 
@@ -57,7 +58,8 @@ def rename_(app: AppContext, path: str, new_name: str) -> None:
 @pass_app
 def move_(app: AppContext, path: str, new_parent: str | None) -> None:
     """Put the area at PATH under NEW_PARENT (omit it to make PATH a root)."""
-    _run(app, "move", path, new_parent)
+    with _changing(app) as (conn, tree):
+        move(conn, tree, path, new_parent)
     click.echo(f"moved {path} under {new_parent or '(root)'}")
 
 
@@ -67,7 +69,8 @@ def move_(app: AppContext, path: str, new_parent: str | None) -> None:
 @pass_app
 def merge_(app: AppContext, sources: tuple[str, ...], into: str) -> None:
     """Merge SOURCES into one area; devices, sites and history move with them."""
-    _run(app, "merge", sources, into)
+    with _changing(app) as (conn, tree):
+        merge(conn, tree, sources, into)
     click.echo(f"merged {', '.join(sources)} into {into}")
 
 
@@ -78,10 +81,7 @@ def history(app: AppContext, path: str) -> None:
     """What happened to the area at PATH and to the areas merged into it."""
     with app.engine.connect() as conn:
         tree = AreaTree.load(conn)
-        try:
-            ids = tree.subtree_ids(tree.find(path).id)
-        except AreaError as exc:
-            raise click.ClickException(str(exc)) from None
+        ids = tree.subtree_ids(tree.find(path).id)
         rows = conn.execute(select(area_events).where(area_events.c.area_id.in_(ids)).order_by(area_events.c.at, area_events.c.id)).all()
     for row in rows:
         name = AREA_SEPARATOR.join(tree.nodes[row.area_id].path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from fleetmon.config import Config, ConfigError, load_config
+from fleetmon.config import Config, load_config
 from fleetmon.store.engine import open_store
 
 
@@ -18,14 +18,16 @@ class AppContext:
 
     @cached_property
     def config(self) -> Config:
-        try:
-            return load_config(self.config_path)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        return load_config(self.config_path)
 
     @cached_property
     def engine(self) -> Engine:
         return open_store(self.config.database)
+
+    def close(self) -> None:
+        """Release the store's connections, if a command opened it."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 import httpx
@@ -44,7 +45,7 @@ BACKGROUND_NOISE = "packet_loss=1:5%"  # 1 % loss on a random 5 % of the fleet: 
 DEMO_CONTROL_PORT = 16180
 
 
-def demo_config(directory: Path, metrics_port: int) -> dict:
+def demo_config(directory: Path, metrics_port: int) -> dict[str, Any]:
     """The demo's fleetmon.yaml: the simulator's documented demo logins, read from files."""
     from fleetmon.simulator.snmp_agent import SnmpSettings
     from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
@@ -104,7 +105,8 @@ def fault_specs(fleet: list[Device]) -> list[str]:
         behind.setdefault(device.parent, set()).add(device.id)
 
     def subtree(root: str) -> set[str]:
-        found, frontier = set(), {root}
+        found: set[str] = set()
+        frontier = {root}
         while frontier:
             frontier = set().union(*(behind.get(i, set()) for i in frontier)) - found
             found |= frontier

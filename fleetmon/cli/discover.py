@@ -24,7 +24,7 @@ import click
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.columns import export_headers
-from fleetmon.inventory.sheets import SheetError, write_sheet
+from fleetmon.inventory.sheets import write_sheet
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.probes.onvif.client import OnvifClients
 from fleetmon.probes.onvif.discovery import WS_DISCOVERY_PORT, Announcement, Identified, address_range, scan, ws_discover
@@ -128,10 +128,7 @@ def discover(app: AppContext, ranges: tuple[str, ...], ws_targets: tuple[str, ..
     if as_json:
         return
     if output is not None:
-        try:
-            write_sheet(output, rows, vietnamese_headers=vietnamese)
-        except SheetError as exc:
-            raise click.ClickException(str(exc)) from None
+        write_sheet(output, rows, vietnamese_headers=vietnamese)
         click.echo(f"wrote {len(rows)} rows to {output}", err=True)
         return
     columns = export_headers(vietnamese)

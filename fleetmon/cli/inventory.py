@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from click._termui_impl import ProgressBar
@@ -15,7 +16,7 @@ from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.importer import ImportPlan, plan_import, read_inventory
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
-from fleetmon.inventory.sheets import SheetError, write_sheet
+from fleetmon.inventory.sheets import write_sheet
 from fleetmon.store.inventory import apply_plan, device_dicts, load_devices
 
 SHEET = click.Path(path_type=Path, dir_okay=False)
@@ -77,8 +78,6 @@ def import_(app: AppContext, path: Path, dry_run: bool, retire_missing: bool) ->
     bar = _ProgressBar(f"checking {path.name}")
     try:
         found, errors = read_inventory(path, app.config.areas.as_levels(), stored, app.config.credentials.keys(), progress=bar.update)
-    except SheetError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         bar.close()
     if errors:
@@ -109,7 +108,10 @@ def _filtered(app: AppContext, area: str | None, site: str | None, kind: str | N
     ]
 
 
-def _filters(command: click.Command) -> click.Command:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _filters(command: _F) -> _F:
     for option in reversed(
         (
             click.option("--area", help="Area path or its start, e.g. 'Thanh Hóa / Thọ Xuân'."),
@@ -130,10 +132,7 @@ def _filters(command: click.Command) -> click.Command:
 def export(app: AppContext, path: Path, vietnamese: bool, area: str | None, site: str | None, kind: str | None, retired: bool) -> None:
     """Write devices to a CSV or XLSX sheet that `inventory import` reads back."""
     found = sorted(_filtered(app, area, site, kind, retired), key=lambda d: d.id)
-    try:
-        count = write_sheet(path, device_dicts(found), vietnamese_headers=vietnamese)
-    except SheetError as exc:
-        raise click.ClickException(str(exc)) from None
+    count = write_sheet(path, device_dicts(found), vietnamese_headers=vietnamese)
     click.echo(f"wrote {count} devices to {path}")
 
 
@@ -188,8 +187,5 @@ def show(app: AppContext, device_id: str) -> None:
 def sample(cameras: int, output: Path, seed: int) -> None:
     """Write a province-sized sample fleet (shaped like Thanh Hóa's) in the import format."""
     fleet = sample_fleet(cameras, seed=seed)
-    try:
-        count = write_sheet(output, device_dicts(fleet))
-    except SheetError as exc:
-        raise click.ClickException(str(exc)) from None
+    count = write_sheet(output, device_dicts(fleet))
     click.echo(f"wrote {count} devices ({cameras} cameras) to {output}")

@@ -78,9 +78,9 @@ class Scope:
             raw = device.area if device is not None else ""
             if raw not in labels:  # a few hundred distinct areas: split each once
                 path = split_area_path(raw)
-                label = AREA_SEPARATOR.join(path)
-                labels[raw] = label if path[: len(prefix)] == prefix else None
-                scope.paths[label] = path
+                joined = AREA_SEPARATOR.join(path)
+                labels[raw] = joined if path[: len(prefix)] == prefix else None
+                scope.paths[joined] = path
             label = labels[raw]
             if label is not None:
                 scope.members.append(Member(device_id, device, status, label))
@@ -286,16 +286,21 @@ FAMILIES: tuple[Family, ...] = (
     _gauge("fleetmon_device_up", "1 if the device works (up or degraded), 0 if down or unreachable; absent while unknown.", DEVICE, _up),
     _gauge("fleetmon_device_state", "The device's health state (up, degraded, down, unreachable, unknown) and likely cause; always 1.",
            ("cause", "device", "state"), _state),
-    _gauge("fleetmon_device_state_since_timestamp_seconds", "When the device entered its current state.", DEVICE, _per_device(lambda st: st.since)),
+    _gauge("fleetmon_device_state_since_timestamp_seconds", "When the device entered its current state.",
+           DEVICE, _per_device(lambda st: st.since)),
     _gauge("fleetmon_device_uptime_seconds", "Uptime the device last reported.", DEVICE, _per_device(lambda st: st.uptime_seconds)),
-    _counter("fleetmon_device_reboots_total", "Reboots seen (reported uptime went back).", DEVICE, _per_device(lambda st: float(st.reboots))),
-    _gauge("fleetmon_device_clock_skew_seconds", "Device clock minus fleetmon's clock.", DEVICE, _per_device(lambda st: st.clock_skew_seconds)),
+    _counter("fleetmon_device_reboots_total", "Reboots seen (reported uptime went back).",
+             DEVICE, _per_device(lambda st: float(st.reboots))),
+    _gauge("fleetmon_device_clock_skew_seconds", "Device clock minus fleetmon's clock.",
+           DEVICE, _per_device(lambda st: st.clock_skew_seconds)),
     _gauge("fleetmon_device_image_fault", "A picture fault found in the latest snapshot (blank, frozen, covered...); always 1.",
            ("device", "fault"), _image_faults),
     _gauge("fleetmon_probe_last_success_timestamp_seconds", "When a probe of this kind last succeeded on the device.",
            ("device", "probe"), _probe_last_success),
-    _gauge("fleetmon_volume_size_bytes", "Size of a recorder's storage volume.", ("device", "volume"), _per_volume(lambda v: float(v.size_bytes))),
-    _gauge("fleetmon_volume_used_bytes", "Bytes used on a recorder's storage volume.", ("device", "volume"), _per_volume(lambda v: float(v.used_bytes))),
+    _gauge("fleetmon_volume_size_bytes", "Size of a recorder's storage volume.",
+           ("device", "volume"), _per_volume(lambda v: float(v.size_bytes))),
+    _gauge("fleetmon_volume_used_bytes", "Bytes used on a recorder's storage volume.",
+           ("device", "volume"), _per_volume(lambda v: float(v.used_bytes))),
     _gauge("fleetmon_disk_state", "A recorder disk's state (ok, failed, full, unformatted, other); always 1.",
            ("device", "disk", "state"), _disk_state),
     _gauge("fleetmon_disk_capacity_bytes", "Capacity of a recorder disk.", ("device", "disk"), _per_disk(lambda d: d.capacity_bytes)),
@@ -308,7 +313,8 @@ FAMILIES: tuple[Family, ...] = (
            ("area", "depth", "kind", "state"), _area_devices),
     _gauge("fleetmon_site_devices", "Devices by state at a site (camera cluster).", ("area", "site", "state"), _site_devices),
     _counter("fleetmon_probe_runs_total", "Probes run, summed over the devices scraped.", ("probe",), _totals(lambda t: t.runs)),
-    _counter("fleetmon_probe_failures_total", "Failed probes by reason, summed over the devices scraped.", ("probe", "reason"), _totals(lambda t: t.failures)),
+    _counter("fleetmon_probe_failures_total", "Failed probes by reason, summed over the devices scraped.",
+             ("probe", "reason"), _totals(lambda t: t.failures)),
     _gauge("fleetmon_probe_duration_seconds", "Quantiles of the latest probe durations over the devices scraped.",
            ("probe", "quantile"), _probe_durations),
     _gauge("fleetmon_probe_last_status_devices", "Devices whose latest probe of this kind ended with this status.",
@@ -378,7 +384,8 @@ def _number(value: float) -> str:
         if dot > 6:  # Go switches to an exponent sooner than Python
             return f"{text[0]}.{text[1:dot]}{text[dot + 1:]}".rstrip("0.") + f"e+{dot - 1:02d}"
         return text
-    return floatToGoString(value)
+    go: str = floatToGoString(value)
+    return go
 
 
 def render(view: MonitorView, area: str = "") -> bytes:
@@ -399,6 +406,6 @@ def render(view: MonitorView, area: str = "") -> bytes:
             out += [f'{head}{escaped[a]}{second}{escaped[b]}"}} {_number(value)}\n' for (a, b), value in samples]
         else:
             rest = [f'",{h}' for h in heads[1:]]
-            out += [f'{head}{escaped[values[0]]}{"".join([h + escaped[v] for h, v in zip(rest, values[1:])])}"}} {_number(value)}\n'
-                    for values, value in samples]
+            out += [f'{head}{escaped[values[0]]}{"".join([h + escaped[v] for h, v in zip(rest, values[1:], strict=True)])}'
+                    f'"}} {_number(value)}\n' for values, value in samples]
     return "".join(out).encode("utf-8")

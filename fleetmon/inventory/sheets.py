@@ -66,7 +66,7 @@ def _find_header(rows: Sequence[Sequence[Any]], matcher: HeaderMatcher, source: 
 
 def _rows_to_raw(rows: list[list[Any]], matcher: HeaderMatcher, source: str) -> Iterator[RawRow]:
     header_index, mapping = _find_header(rows, matcher, source)
-    headers = {name: text for name, text in mapping.values()}
+    headers = dict(mapping.values())
     for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
         cells = {name: row[c] for c, (name, _) in mapping.items() if c < len(row)}
         if all(_is_blank(v) for v in cells.values()):

@@ -40,9 +40,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _from_loopback(request: web.Request) -> bool:
     transport = request.transport
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    return bool(peer) and (peer[0].startswith("127.") or peer[0] in ("::1", "::ffff:127.0.0.1")
-                           or peer[0].startswith("::ffff:127."))
+    peer: tuple[str, int] | None = transport.get_extra_info("peername") if transport is not None else None
+    return peer is not None and (peer[0].startswith("127.") or peer[0] in ("::1", "::ffff:127.0.0.1")
+                                 or peer[0].startswith("::ffff:127."))
 
 
 async def never() -> None:

@@ -83,8 +83,8 @@ def _draw_world(seed: int) -> _World:
     draw.polygon([(width * rng.uniform(0.0, 0.3), height), (width * rng.uniform(0.7, 1.0), height),
                   (centre + 35, horizon), (centre - 35, horizon)], fill=colour(40, 75))
     for step in range(1, 14):  # dashed centre line, wider towards the camera
-        y = horizon + (height - horizon) * step / 14
-        draw.line([(centre, y), (centre, y + 6 + 2 * step)], fill=(232, 232, 215), width=1 + step // 3)
+        dash = horizon + (height - horizon) * step / 14
+        draw.line([(centre, dash), (centre, dash + 6 + 2 * step)], fill=(232, 232, 215), width=1 + step // 3)
     for _ in range(int(rng.integers(4, 9))):
         x = int(rng.integers(0, width))
         draw.line([(x, horizon - int(rng.integers(90, 210))), (x, horizon + 45)], fill=(48, 48, 54), width=4)

@@ -47,16 +47,22 @@ READS_PER_WAKEUP = 256  # drain the socket in batches without starving other cal
 SILENT_FAULTS = frozenset({Fault.REFUSED, Fault.HANG})
 
 
+# The demo's documented SNMP logins (SecretStr is immutable: one instance serves every default).
+DEMO_COMMUNITY = SecretStr("public")
+DEMO_AUTH_KEY = SecretStr("fleetmon-demo-auth")
+DEMO_PRIV_KEY = SecretStr("fleetmon-demo-priv")
+
+
 @dataclass(frozen=True, slots=True)
 class SnmpSettings:
     """What every emulated device accepts. The v3 passwords below are documented demo keys."""
 
-    community: SecretStr = SecretStr("public")
+    community: SecretStr = DEMO_COMMUNITY
     user: str = "fleetmon"
     auth_protocol: AuthProtocol = "sha"
-    auth_key: SecretStr = SecretStr("fleetmon-demo-auth")
+    auth_key: SecretStr = DEMO_AUTH_KEY
     priv_protocol: PrivProtocol = "aes"
-    priv_key: SecretStr = SecretStr("fleetmon-demo-priv")
+    priv_key: SecretStr = DEMO_PRIV_KEY
 
 
 def _varbind(oid_tlv: bytes, value: bytes) -> bytes:
@@ -177,8 +183,8 @@ class SnmpAgent:
             if not source[0].startswith("127."):
                 continue
             local = next((data[8:12] for level, kind, data in ancillary if level == socket.IPPROTO_IP and kind == IP_PKTINFO), None)
-            device = self.fleet.at(socket.inet_ntoa(local)) if local else None
-            if device is None:
+            device = self.fleet.at(socket.inet_ntoa(local)) if local is not None else None
+            if local is None or device is None:
                 continue
             now = time.time()
             if not self.reachable(device, now):

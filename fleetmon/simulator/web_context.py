@@ -19,7 +19,7 @@ DEMO_PASSWORD = SecretStr("fleetmon-demo")
 SNAPSHOT_PATH = "/onvif-snapshot/{profile}"  # where GetSnapshotUri points; simulator.snapshot serves it
 
 FLEET = web.AppKey("fleet", Fleet)
-SETTINGS = web.AppKey("settings", "HttpSettings")
+
 
 @dataclass(frozen=True)
 class HttpSettings:
@@ -27,6 +27,9 @@ class HttpSettings:
 
     username: str = DEMO_USERNAME
     password: SecretStr = field(default=DEMO_PASSWORD)
+
+
+SETTINGS = web.AppKey("settings", HttpSettings)
 
 
 class NoDeviceHere(web.HTTPNotFound):

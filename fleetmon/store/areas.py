@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from fleetmon.inventory.model import AREA_SEPARATOR, AreaNode
-from fleetmon.store.schema import area_events, areas, devices, sites, utcnow
+from fleetmon.store.schema import area_events, areas, devices, inserted_id, sites, utcnow
 
 
 class AreaError(Exception):
@@ -84,9 +84,9 @@ def ensure_path(conn: Connection, tree: AreaTree, path: Sequence[str]) -> int:
         key = tuple(path[: depth + 1])
         node = index.get(key)
         if node is None:
-            area_id = conn.execute(
+            area_id = inserted_id(conn.execute(
                 insert(areas).values(name=path[depth], parent_id=parent.id if parent else None, depth=depth, created_at=utcnow())
-            ).inserted_primary_key[0]
+            ))
             node = AreaNode(area_id, path[depth], parent.id if parent else None, depth, path=key)
             tree.nodes[area_id] = node
             index[key] = node

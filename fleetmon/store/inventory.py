@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from fleetmon.inventory.importer import ImportPlan
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind, Funding, Protocol
 from fleetmon.store.areas import AreaTree, ensure_path
-from fleetmon.store.schema import devices, inventory_changes, sites, utcnow
+from fleetmon.store.schema import devices, inserted_id, inventory_changes, sites, utcnow
 
 _COLUMNS_AS_IS = (
     "vendor", "model", "serial", "mac", "firmware", "onvif_port", "rtsp_port", "snmp_port", "http_port",
@@ -52,7 +52,8 @@ class _Placement:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.tree = AreaTree.load(conn)
-        self.sites = {(r.area_id, r.name): r.id for r in conn.execute(select(sites.c.id, sites.c.area_id, sites.c.name))}
+        rows = conn.execute(select(sites.c.id, sites.c.area_id, sites.c.name))
+        self.sites: dict[tuple[int, str], int] = {(r.area_id, r.name): r.id for r in rows}
 
     def area_id(self, device: Device) -> int | None:
         path = device.area_path
@@ -63,9 +64,9 @@ class _Placement:
             return None
         key = (area_id, device.site)
         if key not in self.sites:
-            self.sites[key] = self.conn.execute(
+            self.sites[key] = inserted_id(self.conn.execute(
                 insert(sites).values(name=device.site, area_id=area_id, operator=device.site_operator)
-            ).inserted_primary_key[0]
+            ))
         elif device.site_operator:
             self.conn.execute(update(sites).where(sites.c.id == self.sites[key]).values(operator=device.site_operator))
         return self.sites[key]

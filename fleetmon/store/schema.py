@@ -26,7 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
 
 metadata = MetaData(
     naming_convention={
@@ -54,7 +54,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC)
+        stored: datetime = value  # the column's type: the driver returns datetimes here
+        return stored.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -176,3 +177,11 @@ bucket_leases = Table(
     Column("owner", String(128), nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
 )
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The new row's integer key, from the result of a one-row INSERT."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise TypeError("not the result of a one-row INSERT")
+    return int(key[0])

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +65,8 @@ class LiveStack:
 
 def fleetmon_config(folder: Path, metrics_port: int) -> Path:
     """Liveness every 4 s; the heavier probes (ONVIF, snapshots) less often, so a loaded test
-    machine never times out a healthy simulated device."""
+    machine never times out a healthy simulated device. Snapshots keep the shipped 10 s timeout:
+    the simulator draws every picture on a thread of this process, and 180 of them queue there."""
     path = folder / "fleetmon.yaml"
     path.write_text(yaml.safe_dump({
         "database_url": f"sqlite:///{folder / 'fleetmon.db'}",
@@ -75,7 +76,7 @@ def fleetmon_config(folder: Path, metrics_port: int) -> Path:
             "snmp": {"interval": INTERVAL, "timeout": 2.5},
             "vendor_http": {"interval": INTERVAL, "timeout": 2.5},
             "onvif": {"interval": 2 * INTERVAL, "timeout": 3.0},
-            "snapshot": {"interval": 4 * INTERVAL, "timeout": 3.0},
+            "snapshot": {"interval": 4 * INTERVAL, "timeout": 10.0},
             "jitter": 0.2,
         },
         "credentials": {"sim": {"username": DEMO_USERNAME, "password": DEMO_PASSWORD.get_secret_value(),
@@ -106,31 +107,44 @@ def prometheus_config(folder: Path, metrics_url: str) -> Path:
     return path
 
 
-def wait_for(what: str, check: Callable[[], bool], seconds: float) -> None:
+def wait_for(what: str, check: Callable[[], bool | str], seconds: float) -> None:
+    """Until `check` is true, or returns "" (a non-empty string says what is still missing)."""
     deadline = time.monotonic() + seconds
+    last: bool | str = False
     while time.monotonic() < deadline:
         try:
-            if check():
+            last = check()
+            if last is True or last == "":
                 return
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            last = repr(exc)
         time.sleep(0.25)
-    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}" + (f": {last}" if isinstance(last, str) else ""))
 
 
-def settled(stack_url: str, expect_down: set[str]) -> bool:
-    """Every probed device has a state, and exactly the injected ones are down."""
+def unsettled(stack_url: str, expect_down: set[str], expect_probed: Set[tuple[str, str]]) -> str:
+    """What is still missing ("" once settled): every probed device has a state, exactly the injected
+    ones are down, and each (probe kind, device) of `expect_probed` has succeeded at least once, so
+    the data the tests read exists."""
     text = httpx.get(stack_url, timeout=5).text
     states = {s.labels["device"]: s.labels["state"] for f in text_string_to_metric_families(text)
               for s in f.samples if s.name == "fleetmon_device_state"}
-    probed = {s.labels["device"] for f in text_string_to_metric_families(text)
-              for s in f.samples if s.name == "fleetmon_probe_last_success_timestamp_seconds"}
+    succeeded = {(s.labels["probe"], s.labels["device"]) for f in text_string_to_metric_families(text)
+                 for s in f.samples if s.name == "fleetmon_probe_last_success_timestamp_seconds"}
     down = {d for d, state in states.items() if state == "down"}
-    return down == expect_down and all(states[d] != "unknown" for d in probed)
+    missing = []
+    if down != expect_down:
+        missing.append(f"down: {sorted(down)}, expected {sorted(expect_down)}")
+    if unknown := sorted({d for _, d in succeeded if states.get(d, "unknown") == "unknown"}):
+        missing.append(f"probed but unknown: {unknown}")
+    if not_yet := sorted(expect_probed - succeeded):
+        missing.append(f"no success yet of (probe, device): {not_yet}")
+    return "; ".join(missing)
 
 
 @contextmanager
-def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expect_down: set[str]) -> Iterator[LiveStack]:
+def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expect_down: set[str],
+               expect_probed: Set[tuple[str, str]] = frozenset()) -> Iterator[LiveStack]:
     prometheus = need_binary("prometheus")
     engine = open_store(f"sqlite:///{tmp / 'fleetmon.db'}")
     with engine.begin() as conn:
@@ -156,17 +170,19 @@ def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expe
     assert simulator_ready.wait(30), "the simulator did not start"
     threads[1].start()
     process = None
+    prometheus_log = (tmp / "prometheus.log").open("w")
     try:
         metrics_url = f"http://127.0.0.1:{app.config.metrics.port}/metrics"
         for _ in range(2):  # settled, and still so a sweep later
-            wait_for("fleetmon to settle on the injected faults", lambda: settled(metrics_url, expect_down), 60)
+            wait_for("fleetmon to settle on the injected faults, every expected probe answered",
+                     lambda: unsettled(metrics_url, expect_down, expect_probed), 90)
             time.sleep(INTERVAL)
         web_port = free_port()
         prometheus_yml = prometheus_config(tmp, metrics_url)
         process = subprocess.Popen(
             [prometheus, f"--config.file={prometheus_yml}", f"--storage.tsdb.path={tmp / 'tsdb'}",
              f"--web.listen-address=127.0.0.1:{web_port}"],
-            stdout=subprocess.DEVNULL, stderr=(tmp / "prometheus.log").open("w"),
+            stdout=subprocess.DEVNULL, stderr=prometheus_log,
         )
         live = LiveStack(devices={d.id: d for d in inventory}, metrics_url=metrics_url,
                          prometheus_url=f"http://127.0.0.1:{web_port}")
@@ -180,8 +196,12 @@ def live_stack(tmp: Path, inventory: list[Device], faults: list[FaultSpec], expe
         if process is not None:
             process.terminate()
             process.wait(30)
+        prometheus_log.close()
         monitor_loop.call_soon_threadsafe(stop_monitor.set)
         threads[1].join(30)
+        if not threads[1].is_alive():
+            monitor_loop.close()
+        app.close()
         stop_simulator.set()
         threads[0].join(30)
         shutil.rmtree(tmp / "tsdb", ignore_errors=True)

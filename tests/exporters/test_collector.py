@@ -11,10 +11,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from fleetmon.exporters.prometheus import FAMILIES, FleetCollector, render
+from fleetmon.exporters.sample import province_view
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.view import MonitorView
-from tests.exporters.fleet_views import province_view
 
 
 @pytest.fixture(scope="module")
@@ -101,11 +101,13 @@ def test_area_counts_cover_each_subtree(view: MonitorView) -> None:
 def test_nvr_storage_and_recording_per_volume_disk_channel(view: MonitorView) -> None:
     text = render(view)
     nvr_id, status = next((i, st) for i, st in view.statuses.items() if st.disks and st.state is Health.DEGRADED)
-    failed = {s.labels["disk"] for s in samples(text, "fleetmon_disk_state") if s.labels["device"] == nvr_id and s.labels["state"] == "failed"}
+    failed = {s.labels["disk"] for s in samples(text, "fleetmon_disk_state")
+              if s.labels["device"] == nvr_id and s.labels["state"] == "failed"}
     assert failed == {d.name for d in status.disks if d.state == "failed"}
     used = {s.labels["volume"]: s.value for s in samples(text, "fleetmon_volume_used_bytes") if s.labels["device"] == nvr_id}
     assert used == {v.name: float(v.used_bytes) for v in status.volumes}
-    latest = {s.labels["channel"]: s.value for s in samples(text, "fleetmon_recording_latest_timestamp_seconds") if s.labels["device"] == nvr_id}
+    latest = {s.labels["channel"]: s.value for s in samples(text, "fleetmon_recording_latest_timestamp_seconds")
+              if s.labels["device"] == nvr_id}
     assert latest == {r.channel: r.latest for r in status.recordings}
 
 

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from fleetmon.config import Config, ListenConfig
 from fleetmon.exporters.http import start_metrics
 from fleetmon.exporters.prometheus import render
+from fleetmon.exporters.sample import province_view
 from fleetmon.monitor.view import MonitorView
-from tests.exporters.fleet_views import province_view
 
 
 def config(port: int = 0) -> Config:

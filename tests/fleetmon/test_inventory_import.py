@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from fleetmon.cli import main
 from fleetmon.inventory.sample import sample_fleet
@@ -36,8 +38,19 @@ def sample_xlsx(tmp_path: Path) -> Path:
     return path
 
 
+@contextmanager
+def connected(url: str) -> Iterator[Connection]:
+    """A connection to the store at `url`, its engine disposed afterwards."""
+    engine = open_store(url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def device_count(url: str) -> int:
-    with open_store(url).connect() as conn:
+    with connected(url) as conn:
         return int(conn.execute(select(func.count()).select_from(devices)).scalar_one())
 
 
@@ -54,7 +67,7 @@ def test_good_sheet_imported_twice_leaves_one_copy_of_each_device(config: Path, 
 
 def test_sheet_with_mistakes_names_file_row_and_field_and_writes_nothing(config: Path, sample_xlsx: Path, store_url: str) -> None:
     run(config, "inventory", "import", str(sample_xlsx))
-    with open_store(store_url).connect() as conn:
+    with connected(store_url) as conn:
         before = load_devices(conn)
     workbook = load_workbook(sample_xlsx)
     sheet = workbook.active
@@ -77,7 +90,7 @@ def test_sheet_with_mistakes_names_file_row_and_field_and_writes_nothing(config:
         f"{bad}:9: funding (Funding): 'lottery' is not a known funding source (one of: state_budget, social, household_shared)",
         f"{bad}:12: id: {sheet[headers['Device ID'] + '12'].value!r} is also on row 11",
     ]
-    with open_store(store_url).connect() as conn:
+    with connected(store_url) as conn:
         assert load_devices(conn) == before
 
 
@@ -95,7 +108,7 @@ def test_dry_run_shows_added_changed_retired_and_writes_nothing(config: Path, sa
     assert f"~ {edited[5].id}: firmware: " in result.output
     assert "- cam-000003 (retire)" in result.output
     assert "would be 0 added, 1 changed, 1 retired" in result.output
-    with open_store(store_url).connect() as conn:
+    with connected(store_url) as conn:
         assert load_devices(conn)["cam-000003"].active
         not_added = select(func.count()).select_from(inventory_changes).where(inventory_changes.c.action != "added")
         assert conn.execute(not_added).scalar_one() == 0
@@ -108,7 +121,7 @@ def test_retire_and_reactivate_are_logged(config: Path, sample_xlsx: Path, store
     write_sheet(sheet, device_dicts([d for d in fleet if d.id != "cam-000003"]))
     assert run(config, "inventory", "import", "--retire-missing", str(sheet)).exit_code == 0
     assert run(config, "inventory", "import", str(sample_xlsx)).exit_code == 0
-    with open_store(store_url).connect() as conn:
+    with connected(store_url) as conn:
         actions = conn.execute(
             select(inventory_changes.c.action).where(inventory_changes.c.device_id == "cam-000003").order_by(inventory_changes.c.id)
         ).scalars().all()
@@ -138,7 +151,7 @@ def test_vietnamese_excel_sheet_with_title_merged_headers_and_quirks(tmp_path: P
     result = run(config, "inventory", "import", str(path))
 
     assert result.exit_code == 0, result.output
-    with open_store(f"sqlite:///{tmp_path / 'data' / 'fleetmon.db'}").connect() as conn:
+    with connected(f"sqlite:///{tmp_path / 'data' / 'fleetmon.db'}") as conn:
         found = load_devices(conn)
     camera = found["CAM-01"]
     assert camera.host == "127.0.10.2"

@@ -25,7 +25,7 @@ from fleetmon.simulator.scene import Look, SceneRenderer
 from fleetmon.simulator.state import Fault
 from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, SNAPSHOT_PATH
 from tests.peers import free_port
-from tests.probes.test_http_limits import Handler, Serve, _drip, _garbage, _hang, _huge, _status, serve  # noqa: F401
+from tests.probes.hostile_http import Handler, Serve, drip, garbage, hang_after_accept, huge_body, status_only
 
 CAMERA_HOST = "127.77.4.1"
 FAKE_PASSWORD = "Cam-s3cret!"
@@ -155,19 +155,19 @@ async def _probe_fake(base_url: str, client: httpx.AsyncClient) -> tuple[Snapsho
 
 
 HOSTILE: list[tuple[str, Handler, ProbeStatus, str]] = [
-    ("hang", _hang, ProbeStatus.TIMEOUT, "no complete answer within 1 s"),
-    ("slow-drip", _drip, ProbeStatus.TIMEOUT, "no complete answer within 1 s"),
-    ("garbage", _garbage, ProbeStatus.PROTOCOL_ERROR, ""),
-    ("50MB-declared", _huge(declared=True), ProbeStatus.PROTOCOL_ERROR, "exceeds the limit of 1048576"),
-    ("50MB-unannounced", _huge(declared=False), ProbeStatus.PROTOCOL_ERROR, "exceeds the limit of 1048576"),
+    ("hang", hang_after_accept, ProbeStatus.TIMEOUT, "no complete answer within 1 s"),
+    ("slow-drip", drip, ProbeStatus.TIMEOUT, "no complete answer within 1 s"),
+    ("garbage", garbage, ProbeStatus.PROTOCOL_ERROR, ""),
+    ("50MB-declared", huge_body(declared=True), ProbeStatus.PROTOCOL_ERROR, "exceeds the limit of 1048576"),
+    ("50MB-unannounced", huge_body(declared=False), ProbeStatus.PROTOCOL_ERROR, "exceeds the limit of 1048576"),
     ("html-login-page", _replying(b"<html><body>Please log in</body></html>", "text/html"),
      ProbeStatus.PROTOCOL_ERROR, "not a JPEG: text/html"),
     ("truncated", _replying(_resized((640, 360))[:9000]), ProbeStatus.PROTOCOL_ERROR, "corrupt JPEG"),
     ("bomb", _replying(_declared_size(_resized((64, 36)), 60000, 60000)), ProbeStatus.PROTOCOL_ERROR, "corrupt JPEG"),
     ("too-many-pixels", _replying(_declared_size(_resized((64, 36)), 8000, 6000)), ProbeStatus.PROTOCOL_ERROR,
      "too large"),
-    ("500", _status(500, b"Internal Server Error"), ProbeStatus.PROTOCOL_ERROR, "HTTP 500"),
-    ("404", _status(404, b"Not Found"), ProbeStatus.NOT_SUPPORTED, "HTTP 404"),
+    ("500", status_only(500, b"Internal Server Error"), ProbeStatus.PROTOCOL_ERROR, "HTTP 500"),
+    ("404", status_only(404, b"Not Found"), ProbeStatus.NOT_SUPPORTED, "HTTP 404"),
 ]
 
 

@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 
 import pytest
@@ -22,18 +22,13 @@ from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.snmp_agent import SnmpAgent
 from fleetmon.simulator.state import Fault
 from tests.peers import free_port, need_binary
-from tests.simulator.test_snmp_agent import INVENTORY, agent, control, fleet  # noqa: F401  (fixtures)
+from tests.probes.snmp_peers import wait_for_agent
+from tests.simulator.net_snmp import INVENTORY
 
 V2C = SnmpV2c(SecretStr("public"))
 V3_PRIV = SnmpV3("fleetmon", "sha", SecretStr("fleetmon-demo-auth"), "aes", SecretStr("fleetmon-demo-priv"))
 HOSTS = {device.id: device.host for device in INVENTORY}
 KINDS = {device.id: device.kind.value for device in INVENTORY}
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[SnmpClient]:
-    async with AsyncExitStack() as stack:
-        yield await SnmpClient.start(stack)
 
 
 def target_for(agent: SnmpAgent, device_id: str, snmp: SnmpV2c | SnmpV3 | None = V2C, timeout: float = 1.0,
@@ -207,19 +202,6 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     finally:
         process.terminate()
         process.wait(5)
-
-
-def wait_for_agent(port: int, community: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    """Until a v2c GET of sysUpTime is answered; fails naming the peer's exit when it dies first."""
-    get = [need_binary("snmpget"), "-v2c", "-c", community, "-t", "0.2", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0"]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            errors = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
-            pytest.fail(f"{process.args[0]} exited with {process.returncode}: {errors}")
-        if subprocess.run(get, capture_output=True).returncode == 0:
-            return
-    pytest.fail(f"no SNMP agent answered on port {port} within {seconds:g} s")
 
 
 SNMPD_CREDENTIALS = {

@@ -15,14 +15,13 @@ from contextlib import AsyncExitStack
 import pytest
 from pydantic import SecretStr
 
-from fleetmon.probes.snmp import ber
 from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.snmp.client import RESPONSE, SnmpClient, read_pdu
 from fleetmon.probes.snmp.probe import SnmpResult, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
 from fleetmon.simulator.snmp_agent import SnmpAgent
-from tests.probes.test_snmp import HOSTS, KINDS
-from tests.simulator.test_snmp_agent import INVENTORY, agent, fleet  # noqa: F401  (fixtures)
+from tests.simulator.net_snmp import INVENTORY
 
 COMMUNITY = "public"
 Behaviour = Callable[[bytes, "asyncio.DatagramTransport", tuple[str, int]], None]
@@ -191,8 +190,8 @@ async def test_a_flooding_device_does_not_hold_up_its_neighbours(
 
     port = await hostile(flood)
     assert agent.sock is not None
-    honest = [Target(device.id, HOSTS[device.id], snmp_port=agent.sock.getsockname()[1], timeout=1.0,
-                     kind=KINDS[device.id], credentials=Credentials(snmp=SnmpV2c(SecretStr(COMMUNITY))))
+    honest = [Target(device.id, device.host, snmp_port=agent.sock.getsockname()[1], timeout=1.0,
+                     kind=device.kind.value, credentials=Credentials(snmp=SnmpV2c(SecretStr(COMMUNITY))))
               for device in INVENTORY]
     tracemalloc.start()
     try:

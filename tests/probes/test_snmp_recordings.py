@@ -24,7 +24,7 @@ from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import SnmpResult, date_and_time, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
 from tests.peers import data_file, free_port
-from tests.probes.test_snmp import client, wait_for_agent  # noqa: F401  (fixture)
+from tests.probes.snmp_peers import wait_for_agent
 
 # snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
 # modules it imports lazily after the drop are imported before it.

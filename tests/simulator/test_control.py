@@ -95,7 +95,7 @@ def test_disk_faults_change_disks_and_clearing_restores_them(fleet: Fleet) -> No
     assert [d.used_bytes for d in nvr.disks] == [d.used_bytes for d in pristine] and nvr.disks[1].failed
     control.clear(nvr)
     assert nvr.disks == pristine
-    with pytest.raises(FaultError, match="has disks 0.."):
+    with pytest.raises(FaultError, match=r"has disks 0\.\."):
         control.set(nvr, Fault.DISK_FAILED, 9)
 
 

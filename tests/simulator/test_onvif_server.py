@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -200,7 +200,7 @@ async def recordings(port: int) -> list[Any]:
 async def test_recording_stopped_freezes_the_latest_recording_hours_back(port: int, control: FaultControl) -> None:
     control.set(control.device("nvr-1"), Fault.RECORDING_STOPPED)
     first = await recordings(port)
-    time.sleep(1.1)
+    await asyncio.sleep(1.1)
     second = await recordings(port)
     now = dt.datetime.now(dt.UTC)
     for before, after in zip(first, second, strict=True):

@@ -15,19 +15,7 @@ from fleetmon.simulator.control import FaultControl
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.snmp_agent import SnmpAgent
 from fleetmon.simulator.state import Fault
-from tests.simulator.test_snmp_agent import (  # noqa: F401
-    HIK_DISK_STATUS,
-    HR_DEVICE_STATUS,
-    HR_STORAGE,
-    SYS_UPTIME,
-    V3,
-    agent,
-    control,
-    fleet,
-    net_snmp,
-    uptime,
-    values,
-)
+from tests.simulator.net_snmp import HIK_DISK_STATUS, HR_DEVICE_STATUS, HR_STORAGE, SYS_UPTIME, V3, net_snmp, uptime, values
 
 
 async def test_v3_slow_answer_arrives_after_its_delay(agent: SnmpAgent, control: FaultControl) -> None:
@@ -50,11 +38,11 @@ async def test_v3_reboot_loop_restarts_uptime_and_keeps_engine_time(agent: SnmpA
 
 async def test_v3_disk_failed_in_device_status_and_hikvision_table(agent: SnmpAgent, control: FaultControl) -> None:
     control.set(control.device("nvr-1"), Fault.DISK_FAILED, 0)
-    devices = values((await net_snmp("snmpwalk", agent, "127.77.0.2", HR_DEVICE_STATUS, version=V3))[1])
-    assert list(devices.values())[0] in ("down(5)", "5")
-    assert set(list(devices.values())[1:]) <= {"running(2)", "2"}
-    hik = values((await net_snmp("snmpwalk", agent, "127.77.0.2", HIK_DISK_STATUS, version=V3))[1])
-    assert list(hik.values())[0] == "2" and set(list(hik.values())[1:]) == {"0"}
+    first, *others = values((await net_snmp("snmpwalk", agent, "127.77.0.2", HR_DEVICE_STATUS, version=V3))[1]).values()
+    assert first in ("down(5)", "5")
+    assert set(others) <= {"running(2)", "2"}
+    first, *others = values((await net_snmp("snmpwalk", agent, "127.77.0.2", HIK_DISK_STATUS, version=V3))[1]).values()
+    assert first == "2" and set(others) == {"0"}
     control.clear(control.device("nvr-1"))
     hik = values((await net_snmp("snmpwalk", agent, "127.77.0.2", HIK_DISK_STATUS, version=V3))[1])
     assert set(hik.values()) == {"0"}

@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import re
 import signal
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -72,19 +71,21 @@ async def test_killed_workers_devices_are_taken_over_and_never_probed_twice(
     with engine.begin() as conn:
         apply_plan(conn, plan_import(fleet, {}), "test")
     engine.dispose()
-    workers, logs = {}, {}
+    workers: dict[str, asyncio.subprocess.Process] = {}
+    logs: dict[str, Path] = {}
     for name in ("w1", "w2", "w3"):
         logs[name] = tmp_path / f"{name}.log"
         config = write_config(tmp_path, name, postgres_url)
-        workers[name] = subprocess.Popen(  # noqa: ASYNC220 - started once, it runs beside the test's loop
-            [sys.executable, "-m", "fleetmon", "--config", str(config), "run", "--worker-id", name, "--log-level", "debug"],
-            stdout=subprocess.DEVNULL, stderr=logs[name].open("w"),
-        )
+        with logs[name].open("w") as log_file:  # the worker holds its own copy of the descriptor
+            workers[name] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "fleetmon", "--config", str(config), "run", "--worker-id", name, "--log-level", "debug",
+                stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            )
     try:
         for name, log in logs.items():  # a worker loads its probes' clients (WSDLs...) before it joins
             deadline = time.monotonic() + 60
             while f"monitor {name} started" not in log.read_text(errors="replace"):
-                assert workers[name].poll() is None and time.monotonic() < deadline, f"{name} did not start"
+                assert workers[name].returncode is None and time.monotonic() < deadline, f"{name} did not start"
                 await asyncio.sleep(0.2)
         await asyncio.sleep(4 * INTERVAL)  # leases settle: the first worker drains to a third
         before_kill = time.time()
@@ -94,9 +95,10 @@ async def test_killed_workers_devices_are_taken_over_and_never_probed_twice(
         await asyncio.sleep(3 * INTERVAL)
     finally:
         for process in workers.values():
-            process.send_signal(signal.SIGTERM)
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
         for process in workers.values():
-            process.wait(10)
+            await asyncio.wait_for(process.wait(), 10)
 
     assert 0 < len(victim) < DEVICES, "w1 should hold a share of the fleet, not all or nothing"
     survivors = probes_in(logs["w2"]) + probes_in(logs["w3"])
@@ -105,7 +107,7 @@ async def test_killed_workers_devices_are_taken_over_and_never_probed_twice(
         if start > killed_at:
             first_after_kill.setdefault(device, start)
     waited = {d: first_after_kill.get(d, float("inf")) - killed_at for d in victim}
-    late = {d: w for d, w in waited.items() if w > 2 * INTERVAL}
+    late = {d: seconds for d, seconds in waited.items() if seconds > 2 * INTERVAL}
     assert not late, f"devices of the killed worker not probed within two intervals: {late}"
 
     by_device: dict[str, list[tuple[float, float, str]]] = defaultdict(list)

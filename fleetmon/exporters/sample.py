@@ -1,7 +1,9 @@
-"""Monitor views shaped like a province in service, for exporter tests and the scrape benchmark.
+"""Monitor views shaped like a province in service: what the exporter renders, without a fleet.
 
-Every kind of fact the exporter renders occurs: NVRs with volumes, disks and a recording per
-channel, cameras with clock skew and picture faults, devices down, degraded and unknown.
+The counterpart of `fleetmon.inventory.sample` for the exporter's tests and the scrape benchmark,
+which measure the same views without one importing the other. Every kind of fact the exporter
+renders occurs: NVRs with volumes, disks and a recording per channel, cameras with clock skew and
+picture faults, devices down, degraded and unknown.
 """
 
 from __future__ import annotations
