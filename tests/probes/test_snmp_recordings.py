@@ -135,18 +135,29 @@ async def test_linux_host_volumes_disks_and_clock(snmpsim: int, client: SnmpClie
         f"clock {abs(result.clock_offset_seconds):.0f} s behind"]
 
 
-async def test_mikrotik_router_ports_down_in_service(snmpsim: int, client: SnmpClient) -> None:
+async def test_mikrotik_router_ports_down_are_faults_only_where_they_carried_traffic(snmpsim: int, client: SnmpClient) -> None:
+    """RouterOS offers only 64-bit counters: a switched-on port that is down is a fault only if ifHCInOctets moved."""
     recorded = snmprec("routeros")
     result = await probe(snmpsim, client, "routeros", kind="switch")
     assert result.vendor == "mikrotik" and result.uptime_seconds == int(recorded["1.3.6.1.2.1.1.3.0"]) / 100
     ports = {i.name: i for i in result.interfaces}
     assert len(ports) == sum(1 for oid in recorded if oid.startswith("1.3.6.1.2.1.2.2.1.2."))
-    in_service_down = [recorded[f"1.3.6.1.2.1.2.2.1.2.{n}"] for n in range(1, 13)
+    assert not any(oid.startswith("1.3.6.1.2.1.2.2.1.10.") for oid in recorded)  # no 32-bit counters at all
+    was_up_now_down = [recorded[f"1.3.6.1.2.1.2.2.1.2.{n}"] for n in range(1, 13)
                        if recorded[f"1.3.6.1.2.1.2.2.1.7.{n}"] == "1" and recorded[f"1.3.6.1.2.1.2.2.1.8.{n}"] == "2"
-                       and int(recorded.get(f"1.3.6.1.2.1.2.2.1.10.{n}", "1")) > 0]  # no traffic counter: in service
-    assert in_service_down and [p for p in result.problems if p.startswith("port")] == [
-        f"port {name} down" for name in in_service_down]
+                       and int(recorded[f"1.3.6.1.2.1.31.1.1.1.6.{n}"]) > 0]
+    assert was_up_now_down and [p for p in result.problems if p.startswith("port")] == [
+        f"port {name} down" for name in was_up_now_down]
+    assert ports["ether3"].oper_status == "down" and ports["ether3"].carried_traffic is False  # never used: no fault
     assert ports["ether5"].oper_status == "down" and not ports["ether5"].admin_up  # switched off on purpose
+
+
+async def test_only_the_ports_the_profile_watches_are_faults(snmpsim: int, client: SnmpClient) -> None:
+    target = Target("routeros", "127.0.0.1", snmp_port=snmpsim, timeout=5, kind="switch",
+                    credentials=Credentials(snmp=SnmpV2c(SecretStr("routeros"), ports=("ether*", "WAN"))))
+    result = await probe_snmp(target, client)
+    assert result.ok and [p for p in result.problems if p.startswith("port")] == []  # the radios that went down are not watched
+    assert {i.name for i in result.interfaces if i.watched} == {"WAN", "ether2", "ether3", "ether4", "ether5"}
 
 
 async def test_router_volumes_through_a_switch_probe_are_not_read(snmpsim: int, client: SnmpClient) -> None:

@@ -5,9 +5,10 @@
 
 Both sit behind HTTP Digest auth. The exchange is bounded by `fetch_bounded`; the XML parser
 refuses DTDs, so entity-expansion bombs and external entities (XXE) are protocol errors, never
-expanded or fetched. Vendor state words are normalised through `DISK_STATES`, the one table to
-edit when a firmware adds a word. A disk fault is a finding (status ok, a disk in state failed);
-the probe's status says only whether the recorder answered.
+expanded or fetched. Vendor state words are normalised through `http_disk_words` in
+`fleetmon/probes/data/vendors.yaml`, the one place to edit when a firmware adds a word. A disk
+fault is a finding (status ok, a disk in state failed); the probe's status says only whether the
+recorder answered.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import httpx
 from lxml import etree
@@ -24,24 +25,10 @@ from lxml import etree
 from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
+from fleetmon.probes.units import human_bytes
+from fleetmon.probes.vendors import vendor_data
 
 DiskState = Literal["ok", "failed", "full", "unformatted", "other"]
-
-# Vendor state word (lower case) -> normalised state; a word not listed is "other".
-DISK_STATES: dict[str, dict[str, DiskState]] = {
-    "hikvision": {
-        "ok": "ok", "idle": "ok", "sleeping": "ok",
-        "error": "failed", "smartfailed": "failed", "offline": "failed", "notexist": "failed", "mismatch": "failed",
-        "unformatted": "unformatted", "unrecordhostformatted": "unformatted",
-        "full": "full",
-    },
-    "dahua": {
-        "success": "ok", "normal": "ok", "idle": "ok", "sleep": "ok",
-        "error": "failed", "fault": "failed", "offline": "failed",
-        "unformatted": "unformatted", "noformat": "unformatted",
-        "full": "full",
-    },
-}
 
 # A healthy disk with less free space than this share of its capacity is reported full.
 FULL_BELOW_FREE_RATIO = 0.001
@@ -64,12 +51,13 @@ class Disk:
     free_bytes: int | None = None
 
     def describe(self) -> str:
-        """One line for a technician, e.g. "disk 2 (HDD2): failed (smartFailed)"."""
-        text = f"disk {self.id} ({self.name}): {self.state}"
-        if self.vendor_state.lower() != self.state:
+        """One line for a technician, e.g. "disk 2 (HDD2): failed (smartFailed), 1.2 of 3.6 TiB free"."""
+        named = f" ({self.name})" if self.name and self.name.lower() not in (f"disk {self.id}".lower(), self.id.lower()) else ""
+        text = f"disk {self.id}{named}: {self.state}"
+        if self.vendor_state and self.vendor_state.lower() != self.state:
             text += f" ({self.vendor_state})"
         if self.capacity_bytes:
-            text += f", {(self.free_bytes or 0) / 1e9:.1f} of {self.capacity_bytes / 1e9:.1f} GB free"
+            text += f", {human_bytes(self.free_bytes or 0)} of {human_bytes(self.capacity_bytes)} free"
         return text
 
 
@@ -83,7 +71,9 @@ class VendorHttpResult(ProbeResult):
 
 
 def normalise_state(vendor: str, word: str, capacity: int | None, free: int | None) -> DiskState:
-    state = DISK_STATES[vendor].get(word.strip().lower(), "other")
+    """The vendor's word as a fleetmon disk state; the words live in `fleetmon/probes/data/vendors.yaml`."""
+    words = vendor_data().http_disk_words.get(vendor, {})
+    state = cast(DiskState, words.get(word.strip().lower(), "other"))
     if state == "ok" and capacity and free is not None and free < capacity * FULL_BELOW_FREE_RATIO:
         return "full"
     return state

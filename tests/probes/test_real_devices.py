@@ -1,0 +1,173 @@
+"""The SNMP probe against recordings of real devices nobody here wrote, held to what each unit is.
+
+Every recording in `tests/data/snmprec/` is served by snmpsim (a third-party agent) and probed as
+a technician's inventory would name it (its kind, not its brand: the vendor is learnt). The truth
+beside the recordings (`truth.yaml`, written from the recordings and their MIBs) says what each
+unit is and what is wrong with it; for every one: no crash, alive, no problem the truth does not
+list, its identity as the truth says, every listed fault found.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp.client import SnmpClient
+from fleetmon.probes.snmp.probe import CLOCK_SKEW_LIMIT_SECONDS, SnmpResult, probe_snmp
+from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
+from tests.peers import data_file, free_port, need_binary
+
+# snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
+# modules it imports lazily after the drop are imported before it.
+LAUNCH = "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii\nfrom snmpsim.commands.responder import main\nsys.exit(main())"
+TRUTH: dict[str, dict[str, Any]] = yaml.safe_load(data_file("snmprec", "truth.yaml").read_text(encoding="utf-8"))
+KIND = {"camera": "camera", "nvr": "nvr", "switch": "switch", "host": "other", "other": "other"}
+V3_USER = SnmpV3("simulator", "sha", SecretStr("auctoritas"), "aes", SecretStr("privatus"))
+
+
+@pytest.fixture(scope="module")
+def snmpsim() -> Iterator[int]:
+    """snmpsim serving every recording, each under its file name as v2c community and v3 context name."""
+    port = free_port(socket.SOCK_DGRAM)
+    cache = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
+    cache.chmod(0o777)
+    drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, f"--data-dir={data_file('snmprec')}", f"--cache-dir={cache}",
+         "--v3-user=simulator", "--v3-auth-key=auctoritas", "--v3-auth-proto=SHA",
+         "--v3-priv-key=privatus", "--v3-priv-proto=AES", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+         "--logging-method=null", *drop],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_for(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until snmpsim answers a GET for one recording (it indexes them all first); fails naming its exit."""
+    get = [need_binary("snmpget"), "-v2c", "-c", "linux", "-t", "0.3", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.1.0"]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            errors = process.stderr.read().decode(errors="replace")[-800:] if process.stderr else ""
+            pytest.fail(f"snmpsim exited with {process.returncode}: {errors}")
+        if subprocess.run(get, capture_output=True).returncode == 0:
+            return
+    pytest.fail(f"snmpsim did not answer on port {port} within {seconds:g} s")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    async with AsyncExitStack() as stack:
+        yield await SnmpClient.start(stack)
+
+
+def target(port: int, recording: str, snmp: SnmpV2c | SnmpV3 | None = None) -> Target:
+    return Target(recording, "127.0.0.1", snmp_port=port, timeout=5, kind=KIND[TRUTH[recording]["kind"]],
+                  credentials=Credentials(snmp=snmp or SnmpV2c(SecretStr(recording))))
+
+
+def _is_fault_of(problem: str, fault: dict[str, Any]) -> bool:
+    if "port" in fault:
+        return problem == f"port {fault['port']} down"
+    if "volume" in fault:
+        head, _, percent = problem.removesuffix(" % full").rpartition(" ")
+        return head == f"volume {fault['volume']}" and percent.isdigit() and abs(int(percent) - fault["used_percent"]) <= 0.5
+    if "disk" in fault:
+        return problem.startswith(f"disk {fault['disk']}")
+    if "sensor" in fault:
+        return problem.startswith(f"{fault['sensor']}:")
+    return False
+
+
+def test_the_corpus_is_what_the_issue_asks_for() -> None:
+    recordings = {path.stem for path in data_file("snmprec").glob("*.snmprec")}
+    assert recordings == set(TRUTH), "every recording has its truth and every truth its recording"
+    makers = {t["vendor"] for t in TRUTH.values() if t["kind"] in ("camera", "nvr")}
+    assert {"hikvision", "dahua", "axis", "bosch", "hanwha", "vivotek"} <= makers
+    assert {"mikrotik", "tp-link", "cisco"} <= {t["vendor"] for t in TRUTH.values() if t["kind"] == "switch"}
+    assert any(t["kind"] == "host" and t["vendor"] == "net-snmp" for t in TRUTH.values())
+
+
+@pytest.mark.parametrize("recording", sorted(TRUTH))
+async def test_real_device(snmpsim: int, client: SnmpClient, recording: str) -> None:
+    truth = TRUTH[recording]
+    result: SnmpResult = await probe_snmp(target(snmpsim, recording), client)
+
+    # Alive: a unit that answers SNMP is never down, whatever it leaves out.
+    assert result.status is ProbeStatus.OK and result.ok, f"{result.status}: {result.error}"
+    assert truth["state"] == "alive"
+
+    # Identity as the unit states it.
+    assert result.vendor == truth["vendor"]
+    for key in ("model", "serial", "firmware"):
+        if key in truth:
+            assert str(truth[key]).lower() in getattr(result.identity, key).lower(), (key, result.identity)
+    assert result.uptime_seconds == truth["uptime"]
+
+    # Every listed fault found, and nothing else (the clock rule is judged elsewhere: its reading is checked).
+    faults = truth["faults"] or []
+    problems = [p for p in result.problems if not p.startswith("clock")]
+    for fault in faults:
+        if "clock" in fault:
+            assert result.clock_offset_seconds is not None and result.clock_offset_seconds < -CLOCK_SKEW_LIMIT_SECONDS
+        else:
+            assert any(_is_fault_of(p, fault) for p in problems), (fault, problems)
+    unexplained = [p for p in problems if not any(_is_fault_of(p, f) for f in faults)]
+    assert unexplained == [], f"false alarms on {recording}"
+    if not any("clock" in f for f in faults) and result.clock_offset_seconds is not None:
+        assert abs(result.clock_offset_seconds) <= CLOCK_SKEW_LIMIT_SECONDS
+
+
+async def test_an_enterprise_only_agent_is_learnt_from_what_it_answers(snmpsim: int, client: SnmpClient) -> None:
+    """HIK-DEVICE-MIB only, no system group, no inventory brand: alive, named, and its empty card slot no fault."""
+    result = await probe_snmp(target(snmpsim, "hikvision-cam"), client)
+    assert result.ok and result.sys_descr == "" and result.sys_object_id == ""
+    assert (result.vendor, result.identity.model) == ("hikvision", "DS-2CD2185FWD-I")
+    assert result.disks == [] and result.uptime_seconds is None
+
+
+async def test_uptime_falls_back_to_the_host_and_the_engine(snmpsim: int, client: SnmpClient) -> None:
+    vivotek = await probe_snmp(target(snmpsim, "vivotek"), client)
+    assert vivotek.uptime_source == "sysUpTime"
+    dahua = await probe_snmp(target(snmpsim, "dahua-nvr"), client)
+    assert dahua.uptime_source == "sysUpTime"
+    bosch = await probe_snmp(target(snmpsim, "bosch"), client)
+    assert (bosch.uptime_seconds, bosch.uptime_source) == (None, "")
+
+
+async def test_snmpv3_context_name_picks_the_recording(snmpsim: int, client: SnmpClient) -> None:
+    """snmpsim serves one device per SNMPv3 context: the probe reaches the one the credentials name."""
+    routeros = await probe_snmp(target(snmpsim, "routeros", snmp=SnmpV3(**{**_fields(V3_USER), "context": "routeros"})), client)
+    assert routeros.ok and routeros.identity.serial == "71B1060EE89D"
+    dahua = await probe_snmp(target(snmpsim, "dahua-nvr", snmp=SnmpV3(**{**_fields(V3_USER), "context": "dahua-nvr"})), client)
+    assert dahua.ok and dahua.identity.serial == "2M00D2APAZTL62J"
+
+
+def _fields(snmp: SnmpV3) -> dict[str, Any]:
+    return {name: getattr(snmp, name) for name in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key")}
+
+
+async def test_a_swapped_unit_is_told(snmpsim: int, client: SnmpClient) -> None:
+    swapped = Target("dahua-nvr", "127.0.0.1", snmp_port=snmpsim, timeout=5, kind="nvr", serial="2M00D2APAZTL999",
+                     credentials=Credentials(snmp=SnmpV2c(SecretStr("dahua-nvr"))))
+    result = await probe_snmp(swapped, client)
+    assert result.problems == ["unit swapped: serial 2M00D2APAZTL62J answers, the inventory has 2M00D2APAZTL999"]
