@@ -39,8 +39,9 @@ def snmprec(name: str) -> dict[str, str]:
     return {oid: value for oid, _, value in (line.split("|", 2) for line in lines if line.count("|") >= 2)}
 
 
-# No walk of a real Dahua recorder or Hikvision camera is at hand: these two follow the vendors' MIB
-# definitions (DAHUA-SNMP-MIB, HIK-DEVICE-MIB) and are labelled synthetic in their community names.
+# The real recordings (tests/probes/test_real_devices.py) show no failed disk, sensor or unit: these
+# follow the vendors' MIB definitions (DAHUA-SNMP-MIB, HIK-DEVICE-MIB, AXIS-VIDEO-MIB, ENTITY-SENSOR-MIB)
+# to show the failures are found, and are labelled synthetic in their community names.
 SYNTHETIC = {
     "dahua-nvr-synthetic": """1.3.6.1.2.1.1.1.0|4|NVR4216-4KS2
 1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.1004849.2.1
@@ -61,6 +62,42 @@ SYNTHETIC = {
 1.3.6.1.2.1.1.3.0|67|654321
 1.3.6.1.4.1.39165.1.8.0|4|116.5 GB
 1.3.6.1.4.1.39165.1.9.0|4|100 PERCENT
+""",
+    # An Axis camera whose two SD cards report a disruption and whose housing sensor is out of
+    # bounds; its fan is fine. The agent leaves out sysUpTime, as Axis agents do.
+    "axis-camera-synthetic": """1.3.6.1.2.1.1.1.0|4| ; AXIS Q6055-E; PTZ Dome Network Camera; 9.80.3.8; Jan 01 2023 10:10; 1F1; 1;
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.368.1.1
+1.3.6.1.4.1.368.4.1.2.1.3.1.1|2|1
+1.3.6.1.4.1.368.4.1.3.1.3.1.1|2|1
+1.3.6.1.4.1.368.4.1.3.1.3.2.1|2|3
+1.3.6.1.4.1.368.4.1.3.1.4.1.1|2|48
+1.3.6.1.4.1.368.4.1.3.1.4.2.1|2|71
+1.3.6.1.4.1.368.4.1.8.1.2.1|4|SD_DISK
+1.3.6.1.4.1.368.4.1.8.1.2.2|4|NetworkShare
+1.3.6.1.4.1.368.4.1.8.1.3.1|2|2
+1.3.6.1.4.1.368.4.1.8.1.3.2|2|2
+""",
+    # A switch whose second power supply the agent calls nonoperational (ENTITY-SENSOR-MIB).
+    "switch-sensors-synthetic": """1.3.6.1.2.1.1.1.0|4|synthetic switch
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1
+1.3.6.1.2.1.1.3.0|67|100
+1.3.6.1.2.1.47.1.1.1.1.2.1|4|Chassis
+1.3.6.1.2.1.47.1.1.1.1.5.1|2|3
+1.3.6.1.2.1.47.1.1.1.1.7.1|4|chassis
+1.3.6.1.2.1.47.1.1.1.1.7.10|4|PSU 1 voltage
+1.3.6.1.2.1.47.1.1.1.1.7.11|4|PSU 2 voltage
+1.3.6.1.2.1.47.1.1.1.1.11.1|4|SN123456
+1.3.6.1.2.1.47.1.1.1.1.13.1|4|SW-24P
+1.3.6.1.2.1.99.1.1.1.1.10|2|4
+1.3.6.1.2.1.99.1.1.1.1.11|2|4
+1.3.6.1.2.1.99.1.1.1.2.10|2|8
+1.3.6.1.2.1.99.1.1.1.2.11|2|8
+1.3.6.1.2.1.99.1.1.1.3.10|2|0
+1.3.6.1.2.1.99.1.1.1.3.11|2|0
+1.3.6.1.2.1.99.1.1.1.4.10|2|12010
+1.3.6.1.2.1.99.1.1.1.4.11|2|0
+1.3.6.1.2.1.99.1.1.1.5.10|2|1
+1.3.6.1.2.1.99.1.1.1.5.11|2|3
 """,
 }
 
@@ -183,3 +220,21 @@ async def test_hikvision_camera_card_from_device_mib_scalars(snmpsim: int, clien
     assert result.vendor == "hikvision" and result.uptime_seconds == 6543.21
     (card,) = result.disks
     assert (card.name, card.state, card.capacity_bytes, card.free_bytes) == ("storage", "full", int(116.5 * (1 << 30)), 0)
+
+
+async def test_axis_camera_storage_disruption_and_over_temperature(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "axis-camera-synthetic", kind="camera")
+    assert (result.vendor, result.identity.model, result.identity.firmware) == ("axis", "AXIS Q6055-E", "9.80.3.8")
+    assert result.uptime_seconds is None  # alive all the same
+    assert result.problems == ["disk 1 (SD_DISK): failed (disruption detected)", "disk 2 (NetworkShare): failed (disruption detected)",
+                               "temperature 2.1: out of range (outOfBoundary, 71 °C)"]
+    assert [(s.name, s.state) for s in result.sensors] == [("temperature 1.1", "ok"), ("temperature 2.1", "out_of_range"),
+                                                           ("fan 1.1", "ok")]
+
+
+async def test_entity_sensor_and_chassis_identity(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "switch-sensors-synthetic", kind="switch")
+    assert (result.identity.model, result.identity.serial) == ("SW-24P", "SN123456")
+    assert [(s.name, s.kind, s.state, s.value) for s in result.sensors] == [
+        ("PSU 1 voltage", "voltage", "ok", 12.01), ("PSU 2 voltage", "voltage", "failed", 0.0)]
+    assert result.problems == ["PSU 2 voltage: failed (nonoperational, 0 V DC)"]
