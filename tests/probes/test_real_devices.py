@@ -9,16 +9,8 @@ list, its identity as the truth says, every listed fault found.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,49 +21,18 @@ from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import CLOCK_SKEW_LIMIT_SECONDS, SnmpResult, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
-from tests.peers import data_file, free_port, need_binary
+from tests.peers import data_file
+from tests.snmpsim_peer import V3_AUTH_KEY, V3_PRIV_KEY, V3_USER, serve_recordings
 
-# snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
-# modules it imports lazily after the drop are imported before it.
-LAUNCH = "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii\nfrom snmpsim.commands.responder import main\nsys.exit(main())"
 TRUTH: dict[str, dict[str, Any]] = yaml.safe_load(data_file("snmprec", "truth.yaml").read_text(encoding="utf-8"))
 KIND = {"camera": "camera", "nvr": "nvr", "switch": "switch", "host": "other", "other": "other"}
-V3_USER = SnmpV3("simulator", "sha", SecretStr("auctoritas"), "aes", SecretStr("privatus"))
+V3 = SnmpV3(V3_USER, "sha", SecretStr(V3_AUTH_KEY), "aes", SecretStr(V3_PRIV_KEY))
 
 
 @pytest.fixture(scope="module")
 def snmpsim() -> Iterator[int]:
-    """snmpsim serving every recording, each under its file name as v2c community and v3 context name."""
-    port = free_port(socket.SOCK_DGRAM)
-    cache = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
-    cache.chmod(0o777)
-    drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, f"--data-dir={data_file('snmprec')}", f"--cache-dir={cache}",
-         "--v3-user=simulator", "--v3-auth-key=auctoritas", "--v3-auth-proto=SHA",
-         "--v3-priv-key=privatus", "--v3-priv-proto=AES", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-         "--logging-method=null", *drop],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_for(port, process)
+    with serve_recordings() as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
-        shutil.rmtree(cache, ignore_errors=True)
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    """Until snmpsim answers a GET for one recording (it indexes them all first); fails naming its exit."""
-    get = [need_binary("snmpget"), "-v2c", "-c", "linux", "-t", "0.3", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.1.0"]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            errors = process.stderr.read().decode(errors="replace")[-800:] if process.stderr else ""
-            pytest.fail(f"snmpsim exited with {process.returncode}: {errors}")
-        if subprocess.run(get, capture_output=True).returncode == 0:
-            return
-    pytest.fail(f"snmpsim did not answer on port {port} within {seconds:g} s")
 
 
 @pytest.fixture
@@ -156,9 +117,9 @@ async def test_uptime_falls_back_to_the_host_and_the_engine(snmpsim: int, client
 
 async def test_snmpv3_context_name_picks_the_recording(snmpsim: int, client: SnmpClient) -> None:
     """snmpsim serves one device per SNMPv3 context: the probe reaches the one the credentials name."""
-    routeros = await probe_snmp(target(snmpsim, "routeros", snmp=SnmpV3(**{**_fields(V3_USER), "context": "routeros"})), client)
+    routeros = await probe_snmp(target(snmpsim, "routeros", snmp=SnmpV3(**{**_fields(V3), "context": "routeros"})), client)
     assert routeros.ok and routeros.identity.serial == "71B1060EE89D"
-    dahua = await probe_snmp(target(snmpsim, "dahua-nvr", snmp=SnmpV3(**{**_fields(V3_USER), "context": "dahua-nvr"})), client)
+    dahua = await probe_snmp(target(snmpsim, "dahua-nvr", snmp=SnmpV3(**{**_fields(V3), "context": "dahua-nvr"})), client)
     assert dahua.ok and dahua.identity.serial == "2M00D2APAZTL62J"
 
 
