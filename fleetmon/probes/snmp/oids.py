@@ -22,8 +22,8 @@ SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3)
 HR_SYSTEM_UPTIME = (1, 3, 6, 1, 2, 1, 25, 1, 1)  # TimeTicks, like sysUpTime, but of the host, not the agent
 HR_SYSTEM_DATE = (1, 3, 6, 1, 2, 1, 25, 1, 2)
 SNMP_ENGINE_TIME = (1, 3, 6, 1, 6, 3, 10, 2, 1, 3)  # SNMP-FRAMEWORK-MIB, seconds since the engine last booted
-# Read as GETBULK non-repeaters: an agent without the system group still answers the others.
-SCALARS = (SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, HR_SYSTEM_DATE, HR_SYSTEM_UPTIME, SNMP_ENGINE_TIME)
+SCALARS = (SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, HR_SYSTEM_DATE)  # read as GETBULK non-repeaters
+UPTIME_FALLBACKS = (HR_SYSTEM_UPTIME, SNMP_ENGINE_TIME)  # ride along: agents without sysUpTime may answer these
 
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 IF_DESCR, IF_TYPE, IF_ADMIN, IF_OPER, IF_IN_OCTETS, IF_IN_ERRORS, IF_OUT_ERRORS = 2, 3, 7, 8, 10, 14, 20

@@ -98,6 +98,7 @@ from fleetmon.probes.snmp.oids import (
     SYS_DESCR,
     SYS_OBJECT_ID,
     SYS_UPTIME,
+    UPTIME_FALLBACKS,
     VOLUME_TYPES,
     DiskTable,
     Family,
@@ -116,10 +117,40 @@ MAX_VARBINDS = 10_000
 REPETITIONS = {"camera": 2, "switch": 30}
 DEFAULT_REPETITIONS = 10
 SHORT_TABLES_KINDS = frozenset(("camera", "switch"))  # no host tables: ports (and a camera's vendor objects) only
-NO_ENTITY_KINDS = frozenset(("camera",))  # cameras say who they are in their vendor MIB, in fewer bytes
+# Tables most agents lack: asked for their first cell (one varbind) and walked only where they answer.
+PROBED_TABLES = ((ENT_PHYSICAL_ENTRY, ENT_COLUMNS), (ENT_SENSOR_ENTRY, ENT_SENSOR_COLUMNS))
+ENTITY_ROWS = 10  # entPhysicalTable rows read: the chassis comes first; a stack's line cards are not identity
 MAX_TEXT = 255
 
-Values = dict[ber.Oid, tuple[int, bytes]]  # every varbind kept: OID -> (tag, content)
+BUCKET = 9  # every table's entry OID is at least this long: rows are looked up in their bucket only
+
+
+class Values(dict[ber.Oid, tuple[int, bytes]]):
+    """Every varbind kept, OID -> (tag, content); a table's rows are found without scanning every value."""
+
+    __slots__ = ("_buckets", "_rows", "_size")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buckets: dict[ber.Oid, list[ber.Oid]] = {}
+        self._rows: dict[ber.Oid, dict[ber.Oid, dict[int, ber.Oid]]] = {}
+        self._size = -1
+
+    def rows(self, entry: ber.Oid) -> dict[ber.Oid, dict[int, ber.Oid]]:
+        """Row index -> column -> the OID holding that cell, for the table under `entry`."""
+        if self._size != len(self):  # values arrived since: index again (a probe does this once or twice)
+            self._buckets, self._rows, self._size = {}, {}, len(self)
+            for oid in self:
+                self._buckets.setdefault(oid[:BUCKET], []).append(oid)
+        found = self._rows.get(entry)
+        if found is None:
+            found = {}
+            size = len(entry)
+            for oid in self._buckets.get(entry[:BUCKET], ()):
+                if oid[:size] == entry and len(oid) > size + 1:
+                    found.setdefault(oid[size + 1:], {})[oid[size]] = oid
+            self._rows[entry] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +290,16 @@ class _Walk:
     target: Target
     client: SnmpClient
     deadline: float
-    values: Values = field(default_factory=dict)
+    values: Values = field(default_factory=Values)
     requests: int = 0
     answered: bool = False  # any reply at all: the unit is alive
     enterprise: ber.Oid = ()  # the first OID under enterprises the agent answered with (a vendor hint)
+    next_of: dict[ber.Oid, ber.Oid] = field(default_factory=dict)  # scalar asked -> the OID that came back
+
+    def offers(self, table: ber.Oid) -> bool:
+        """Whether the agent has rows under `table`, asked as the non-repeater `table + (0,)` (one varbind)."""
+        found = self.next_of.get(table + (0,), ())
+        return found[:len(table)] == table
 
     async def bulk(self, scalars: list[ber.Oid], columns: list[_Column], repetitions: int) -> Failure | None:
         """Read `scalars` (instance OIDs) once and walk `columns`; None when all went well."""
@@ -296,6 +333,7 @@ class _Walk:
         return None
 
     def _note(self, oid: ber.Oid, tag: int) -> None:
+        """Remember the first OID under enterprises that came back unasked: its enterprise names the vendor."""
         if not self.enterprise and oid[:6] == ENTERPRISES and len(oid) > 6 and tag != ber.END_OF_MIB_VIEW:
             self.enterprise = oid
 
@@ -303,19 +341,22 @@ class _Walk:
         """Keep what answers the request; False when the reply advanced nothing."""
         progressed = False
         for (oid, tag, content), wanted in zip(reply.varbinds, scalars, strict=False):
-            self._note(oid, tag)
-            if oid == wanted and tag not in (ber.NO_SUCH_OBJECT, ber.NO_SUCH_INSTANCE, ber.END_OF_MIB_VIEW):
-                self.values[oid] = (tag, content)
+            if oid == wanted:
+                if tag not in (ber.NO_SUCH_OBJECT, ber.NO_SUCH_INSTANCE, ber.END_OF_MIB_VIEW):
+                    self.values[oid] = (tag, content)
+            elif tag != ber.END_OF_MIB_VIEW:
+                self.next_of[wanted] = oid
+                self._note(oid, tag)
             progressed = True
         repeated = reply.varbinds[len(scalars):]
         for k, (oid, tag, content) in enumerate(repeated):
-            self._note(oid, tag)
             column = columns[k % len(columns)] if columns else None
             if column is None or column.done:
                 continue
             progressed = True
             if tag == ber.END_OF_MIB_VIEW or oid[:len(column.prefix)] != column.prefix or oid <= column.last:
                 column.done = True
+                self._note(oid, tag)
                 continue
             column.last = oid
             self.values[oid] = (tag, content)
@@ -356,16 +397,6 @@ def _object_id(values: Values, oid: ber.Oid) -> ber.Oid:
         return ()
 
 
-def _rows(values: Values, entry: ber.Oid) -> dict[ber.Oid, dict[int, ber.Oid]]:
-    """Row index -> column -> the OID holding that cell, for one table."""
-    rows: dict[ber.Oid, dict[int, ber.Oid]] = {}
-    size = len(entry)
-    for oid in values:
-        if oid[:size] == entry and len(oid) > size + 1:
-            rows.setdefault(oid[size + 1:], {})[oid[size]] = oid
-    return rows
-
-
 def _code(values: Values, oid: ber.Oid) -> str:
     """A state cell as the key of a state table: an integer's digits or a text, lower case."""
     found = values.get(oid)
@@ -402,7 +433,7 @@ def _unsigned32(value: int | None) -> int | None:
 
 def _volumes(values: Values) -> list[Volume]:
     volumes = []
-    for _, cells in sorted(_rows(values, HR_STORAGE_ENTRY).items()):
+    for _, cells in sorted(values.rows(HR_STORAGE_ENTRY).items()):
         if _object_id(values, cells.get(HR_STORAGE_TYPE, ())) not in VOLUME_TYPES:
             continue
         units = _number(values, cells.get(HR_STORAGE_UNITS, ())) or 0
@@ -421,8 +452,8 @@ def _state_of(state: DiskState, capacity: int | None, free: int | None) -> DiskS
 
 def _host_disks(values: Values, mibs: VendorMibs) -> list[Disk]:
     disks = []
-    storage = _rows(values, HR_DISK_STORAGE_ENTRY)
-    for index, cells in sorted(_rows(values, HR_DEVICE_ENTRY).items()):
+    storage = values.rows(HR_DISK_STORAGE_ENTRY)
+    for index, cells in sorted(values.rows(HR_DEVICE_ENTRY).items()):
         if _object_id(values, cells.get(HR_DEVICE_TYPE, ())) != HR_DEVICE_DISK_STORAGE:
             continue
         disk_cells = storage.get(index, {})
@@ -444,7 +475,7 @@ def _cell(cells: dict[int, ber.Oid], columns: dict[str, int], name: str) -> ber.
 def _table_disks(values: Values, table: DiskTable) -> list[Disk]:
     disks = []
     columns = table.columns
-    for index, cells in sorted(_rows(values, table.entry).items()):
+    for index, cells in sorted(values.rows(table.entry).items()):
         code = _code(values, _cell(cells, columns, "state"))
         state, word = table.states.get(code, ("other", code))
         capacity = _number(values, _cell(cells, columns, "capacity"))
@@ -491,7 +522,7 @@ def _scalar_disks(values: Values, family: Family) -> list[Disk]:
 
 def _table_sensors(values: Values, table: SensorTable) -> list[Sensor]:
     sensors = []
-    for index, cells in sorted(_rows(values, table.entry).items()):
+    for index, cells in sorted(values.rows(table.entry).items()):
         label = _text(values, _cell(cells, table.columns, "name")) or f"{table.kind} {'.'.join(map(str, index))}"
         raw = _number(values, _cell(cells, table.columns, "value"))
         value = raw / table.divisor if raw is not None and table.divisor else None
@@ -510,8 +541,8 @@ def _table_sensors(values: Values, table: SensorTable) -> list[Sensor]:
 def _entity_sensors(values: Values) -> list[Sensor]:
     """ENTITY-SENSOR-MIB: a sensor the agent calls nonoperational is a fault; values are scaled as the MIB says."""
     sensors = []
-    names = _rows(values, ENT_PHYSICAL_ENTRY)
-    for index, cells in sorted(_rows(values, ENT_SENSOR_ENTRY).items()):
+    names = values.rows(ENT_PHYSICAL_ENTRY)
+    for index, cells in sorted(values.rows(ENT_SENSOR_ENTRY).items()):
         kind, unit = ENT_SENSOR_KINDS.get(_number(values, cells.get(ENT_SENSOR_TYPE, ())) or 0, ("sensor", ""))
         status = _number(values, cells.get(ENT_SENSOR_STATUS, ()))
         state, word = ENT_SENSOR_STATES.get(status or 0, ("other", ""))
@@ -555,7 +586,7 @@ def _serial_text(values: Values, oid: ber.Oid) -> str:
 
 
 def _chassis(values: Values) -> dict[int, ber.Oid]:
-    rows = _rows(values, ENT_PHYSICAL_ENTRY)
+    rows = values.rows(ENT_PHYSICAL_ENTRY)
     for _, cells in sorted(rows.items()):
         if _number(values, cells.get(ENT_CLASS, ())) == ENT_CLASS_CHASSIS:
             return cells
@@ -591,8 +622,8 @@ def _watched(name: str, patterns: tuple[str, ...]) -> bool:
 
 def _interfaces(values: Values, patterns: tuple[str, ...]) -> list[Interface]:
     interfaces = []
-    hc = _rows(values, IFX_ENTRY)
-    for index, cells in sorted(_rows(values, IF_ENTRY).items()):
+    hc = values.rows(IFX_ENTRY)
+    for index, cells in sorted(values.rows(IF_ENTRY).items()):
         if _number(values, cells.get(IF_TYPE, ())) == IF_SOFTWARE_LOOPBACK:
             continue
         oper = _number(values, cells.get(IF_OPER, ()))
@@ -614,7 +645,7 @@ def _interfaces(values: Values, patterns: tuple[str, ...]) -> list[Interface]:
 
 def _needs_hc_counters(values: Values) -> bool:
     """A port that is switched on and down, whose agent gave no 32-bit counter: only ifHCInOctets can tell."""
-    for _, cells in _rows(values, IF_ENTRY).items():
+    for _, cells in values.rows(IF_ENTRY).items():
         down = _number(values, cells.get(IF_OPER, ())) in (2, 7) and _number(values, cells.get(IF_ADMIN, ())) == 1
         if down and _number(values, cells.get(IF_IN_OCTETS, ())) is None:
             return True
@@ -654,19 +685,21 @@ async def probe_snmp(target: Target, client: SnmpClient) -> SnmpResult:
     if kind not in SHORT_TABLES_KINDS:
         columns += (_columns(HR_STORAGE_ENTRY, HR_STORAGE_COLUMNS) + _columns(HR_DEVICE_ENTRY, HR_DEVICE_COLUMNS)
                     + _columns(HR_DISK_STORAGE_ENTRY, HR_DISK_COLUMNS))
-    if kind not in NO_ENTITY_KINDS:
-        columns += _columns(ENT_PHYSICAL_ENTRY, ENT_COLUMNS, rows=repetitions) + _columns(ENT_SENSOR_ENTRY, ENT_SENSOR_COLUMNS)
-    scalars = [oid + (0,) for oid in SCALARS] + mibs.family(hinted).scalars
+    scalars = ([oid + (0,) for oid in SCALARS + UPTIME_FALLBACKS] + [entry + (0,) for entry, _ in PROBED_TABLES]
+               + mibs.family(hinted).scalars)
     failure = await walk.bulk(scalars, columns, repetitions)
     values = walk.values
     object_id = _object_id(values, SYS_OBJECT_ID + (0,))
     vendor = (mibs.vendor_of(object_id) or mibs.vendor_of(walk.enterprise)
               or mibs.vendor_of_descr(_text(values, SYS_DESCR + (0,))) or hinted)
-    late_columns = []
-    if failure is None and vendor and vendor != hinted:
+    late_scalars: list[ber.Oid] = []
+    late_columns = [column for entry, numbers in PROBED_TABLES if walk.offers(entry)
+                    for column in _columns(entry, numbers, rows=ENTITY_ROWS if entry == ENT_PHYSICAL_ENTRY else None)]
+    if vendor and vendor != hinted:
         family = mibs.family(vendor)
-        late_columns = _family_columns(family)
-        failure = await walk.bulk(family.scalars, late_columns, DEFAULT_REPETITIONS)
+        late_scalars, late_columns = family.scalars, late_columns + _family_columns(family)
+    if failure is None and (late_scalars or late_columns):
+        failure = await walk.bulk(late_scalars, late_columns, DEFAULT_REPETITIONS)
     if failure is None and _needs_hc_counters(values):
         failure = await walk.bulk([], _columns(IFX_ENTRY, (IFX_HC_IN_OCTETS,)), repetitions)
     if not walk.answered:
