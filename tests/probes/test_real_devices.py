@@ -17,6 +17,7 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from fleetmon.config import CredentialProfile
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import CLOCK_SKEW_LIMIT_SECONDS, SnmpResult, probe_snmp
@@ -132,3 +133,18 @@ async def test_a_swapped_unit_is_told(snmpsim: int, client: SnmpClient) -> None:
                      credentials=Credentials(snmp=SnmpV2c(SecretStr("dahua-nvr"))))
     result = await probe_snmp(swapped, client)
     assert result.problems == ["unit swapped: serial 2M00D2APAZTL62J answers, the inventory has 2M00D2APAZTL999"]
+
+
+async def test_context_and_watched_ports_come_from_the_config(snmpsim: int, client: SnmpClient,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A v3 profile's `context` is sent and its `ports` narrow which ports are faults, as the YAML says."""
+    monkeypatch.setenv("FM_AUTH", V3_AUTH_KEY)
+    monkeypatch.setenv("FM_PRIV", V3_PRIV_KEY)
+    profile = CredentialProfile.model_validate({"snmp": {
+        "version": "3", "user": V3_USER, "auth_protocol": "sha", "auth_key": {"env": "FM_AUTH"}, "priv_protocol": "aes",
+        "priv_key": {"env": "FM_PRIV"}, "context": "routeros", "ports": ["wlan2"]}})
+    credentials = profile.resolve()
+    result = await probe_snmp(Target("routeros", "127.0.0.1", snmp_port=snmpsim, timeout=5, kind="switch",
+                                     credentials=credentials), client)
+    assert result.ok and result.identity.serial == "71B1060EE89D"
+    assert [p for p in result.problems if p.startswith("port")] == ["port wlan2 down"]  # wlan3 is not watched
