@@ -6,14 +6,11 @@ what a technician would see of that unit: its vendor, uptime, volumes, disks and
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -23,12 +20,9 @@ from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import SnmpResult, date_and_time, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
-from tests.peers import data_file, free_port
-from tests.probes.test_snmp import client, wait_for_agent  # noqa: F401  (fixture)
+from tests.peers import data_file
+from tests.snmpsim_peer import serve_recordings
 
-# snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
-# modules it imports lazily after the drop are imported before it.
-LAUNCH = "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii\nfrom snmpsim.commands.responder import main\nsys.exit(main())"
 HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"
 FIXED_DISK = "1.3.6.1.2.1.25.2.1.4"
 
@@ -104,27 +98,22 @@ SYNTHETIC = {
 
 @pytest.fixture(scope="module")
 def snmpsim() -> Iterator[int]:
-    """snmpsim serving the shared recordings and the synthetic ones, each under its file name as community."""
-    shared = data_file("snmprec")
-    port = free_port(socket.SOCK_DGRAM)
-    root = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
-    (root / "cache").mkdir()
-    (root / "data").mkdir()
+    """snmpsim serving the real recordings and the synthetic ones, each under its file name as community."""
+    root = Path(tempfile.mkdtemp(prefix="fleetmon-snmprec-"))
     for name, text in SYNTHETIC.items():
-        (root / "data" / f"{name}.snmprec").write_text(text, encoding="utf-8")
-    for path in (root, root / "data", root / "cache"):
-        path.chmod(0o777 if path.name == "cache" else 0o755)
-    drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, f"--data-dir={shared}", f"--data-dir={root / 'data'}",
-                                f"--cache-dir={root / 'cache'}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-                                "--logging-method=null", *drop], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        (root / f"{name}.snmprec").write_text(text, encoding="utf-8")
+    root.chmod(0o755)
     try:
-        wait_for_agent(port, "routeros", process)
-        yield port
+        with serve_recordings(root) as port:
+            yield port
     finally:
-        process.terminate()
-        process.wait(10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    async with AsyncExitStack() as stack:
+        yield await SnmpClient.start(stack)
 
 
 async def probe(port: int, client: SnmpClient, recording: str, kind: str = "") -> SnmpResult:
