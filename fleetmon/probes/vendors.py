@@ -30,6 +30,7 @@ class VendorData:
     families: dict[str, dict[str, Any]]  # family -> its raw section (identity, disk_tables, ...)
     host_resources_device_status: dict[str, list[str]]
     http_disk_words: dict[str, dict[str, str]]  # family -> vendor word (lower case) -> disk state
+    generic_agents: frozenset[str] = frozenset()  # families naming agent software, not the unit's maker
 
     def family_of_brand(self, brand: str) -> str:
         """The firmware family of a brand, lower case ("KBVision" -> "dahua"; unknown brands are their own)."""
@@ -60,6 +61,7 @@ def parse(data: dict[str, Any]) -> VendorData:
         families=families,
         host_resources_device_status={str(k): list(v) for k, v in (data.get("host_resources_device_status") or {}).items()},
         http_disk_words=_http_words(families),
+        generic_agents=frozenset(str(name) for name in data.get("generic_agents") or ()),
     )
 
 

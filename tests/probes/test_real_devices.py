@@ -54,7 +54,7 @@ def _is_fault_of(problem: str, fault: dict[str, Any]) -> bool:
         head, _, percent = problem.removesuffix(" % full").rpartition(" ")
         return head == f"volume {fault['volume']}" and percent.isdigit() and abs(int(percent) - fault["used_percent"]) <= 0.5
     if "disk" in fault:
-        return problem.startswith(f"disk {fault['disk']}")
+        return problem.startswith((f"disk {fault['disk']}:", f"disk {fault['disk']} ("))
     if "sensor" in fault:
         return problem.startswith(f"{fault['sensor']}:")
     return False
@@ -63,8 +63,9 @@ def _is_fault_of(problem: str, fault: dict[str, Any]) -> bool:
 def test_the_corpus_is_what_the_issue_asks_for() -> None:
     recordings = {path.stem for path in data_file("snmprec").glob("*.snmprec")}
     assert recordings == set(TRUTH), "every recording has its truth and every truth its recording"
-    makers = {t["vendor"] for t in TRUTH.values() if t["kind"] in ("camera", "nvr")}
-    assert {"hikvision", "dahua", "axis", "bosch", "hanwha", "vivotek"} <= makers
+    cameras = [t for t in TRUTH.values() if t["kind"] in ("camera", "nvr")]
+    assert len(cameras) >= 15 and len(TRUTH) >= 25
+    assert {"hikvision", "dahua", "axis", "bosch", "hanwha", "vivotek", "illustra"} <= {t["vendor"] for t in cameras}
     assert {"mikrotik", "tp-link", "cisco"} <= {t["vendor"] for t in TRUTH.values() if t["kind"] == "switch"}
     assert any(t["kind"] == "host" and t["vendor"] == "net-snmp" for t in TRUTH.values())
 

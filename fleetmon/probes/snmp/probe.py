@@ -661,6 +661,18 @@ def _uptime(values: Values) -> tuple[float | None, str]:
     return None, ""
 
 
+def _vendor(mibs: VendorMibs, object_id: ber.Oid, enterprise: ber.Oid, sys_descr: str, hinted: str) -> str:
+    """sysObjectID's maker, else the first enterprise OID answered, else the sysDescr, else the inventory's brand.
+
+    A generic agent's enterprise (net-snmp inside a camera) yields to a maker its sysDescr names.
+    """
+    named = mibs.vendor_of(object_id) or mibs.vendor_of(enterprise)
+    described = mibs.vendor_of_descr(sys_descr)
+    if named in mibs.data.generic_agents and described and described != named:
+        return described
+    return named or described or hinted
+
+
 def _normal_serial(serial: str) -> str:
     return re.sub(r"[\s\-:]", "", serial).upper()
 
@@ -690,8 +702,7 @@ async def probe_snmp(target: Target, client: SnmpClient) -> SnmpResult:
     failure = await walk.bulk(scalars, columns, repetitions)
     values = walk.values
     object_id = _object_id(values, SYS_OBJECT_ID + (0,))
-    vendor = (mibs.vendor_of(object_id) or mibs.vendor_of(walk.enterprise)
-              or mibs.vendor_of_descr(_text(values, SYS_DESCR + (0,))) or hinted)
+    vendor = _vendor(mibs, object_id, walk.enterprise, _text(values, SYS_DESCR + (0,)), hinted)
     late_scalars: list[ber.Oid] = []
     late_columns = [column for entry, numbers in PROBED_TABLES if walk.offers(entry)
                     for column in _columns(entry, numbers, rows=ENTITY_ROWS if entry == ENT_PHYSICAL_ENTRY else None)]
