@@ -667,10 +667,9 @@ def _vendor(mibs: VendorMibs, object_id: ber.Oid, enterprise: ber.Oid, sys_descr
     A generic agent's enterprise (net-snmp inside a camera) yields to a maker its sysDescr names.
     """
     named = mibs.vendor_of(object_id) or mibs.vendor_of(enterprise)
-    described = mibs.vendor_of_descr(sys_descr)
-    if named in mibs.data.generic_agents and described and described != named:
-        return described
-    return named or described or hinted
+    if named and named not in mibs.data.generic_agents:
+        return named
+    return mibs.vendor_of_descr(sys_descr) or named or hinted
 
 
 def _normal_serial(serial: str) -> str:
