@@ -100,7 +100,7 @@ async def _probe_all(config: Config, device: Device, credentials: Credentials, s
 def _facts(obs: Observation) -> list[str]:
     lines = []
     if obs.uptime_seconds is not None:
-        lines.append(f"up for {obs.uptime_seconds / 86400:.1f} days")
+        lines.append(f"up for {_age(obs.uptime_seconds) if obs.uptime_seconds < 2 * 86400 else f'{obs.uptime_seconds / 86400:.1f} days'}")
     if obs.clock_skew_seconds is not None:
         lines.append(f"clock {'ahead' if obs.clock_skew_seconds > 0 else 'behind'} by {abs(obs.clock_skew_seconds):.0f} s")
     for volume in obs.volumes or ():
