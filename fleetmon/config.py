@@ -99,6 +99,9 @@ class SecretRef(_Model):
 class SnmpV2cProfile(_Model):
     version: Literal["2c"] = "2c"
     community: SecretRef
+    # Interface names (globs such as "ether1" or "gi1/0/*": uplinks, camera ports) whose going down is a
+    # fault. Empty: any port that carried traffic since the unit booted and is now down.
+    ports: list[str] = []
 
 
 class SnmpV3Profile(_Model):
@@ -108,6 +111,8 @@ class SnmpV3Profile(_Model):
     auth_key: SecretRef | None = None
     priv_protocol: PrivProtocol = "aes"
     priv_key: SecretRef | None = None
+    context: str = ""  # contextName, for agents that serve several contexts and proxies in front of recorders
+    ports: list[str] = []  # as for 2c
 
     @model_validator(mode="after")
     def _priv_needs_auth(self) -> SnmpV3Profile:
@@ -137,7 +142,7 @@ class CredentialProfile(_Model):
     def resolve(self) -> Credentials:
         snmp: SnmpV2c | SnmpV3 | None = None
         if isinstance(self.snmp, SnmpV2cProfile):
-            snmp = SnmpV2c(community=self.snmp.community.resolve())
+            snmp = SnmpV2c(community=self.snmp.community.resolve(), ports=tuple(self.snmp.ports))
         elif isinstance(self.snmp, SnmpV3Profile):
             snmp = SnmpV3(
                 user=self.snmp.user,
@@ -145,6 +150,8 @@ class CredentialProfile(_Model):
                 auth_key=self.snmp.auth_key.resolve() if self.snmp.auth_key else None,
                 priv_protocol=self.snmp.priv_protocol,
                 priv_key=self.snmp.priv_key.resolve() if self.snmp.priv_key else None,
+                context=self.snmp.context,
+                ports=tuple(self.snmp.ports),
             )
         return Credentials(
             username=self.username,

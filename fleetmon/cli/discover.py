@@ -2,15 +2,19 @@
 
 Addresses come from `--range` (tried with ONVIF GetDeviceInformation) and from WS-Discovery
 Probes sent to `--ws-discovery ADDR[:PORT]` (a unit's or a responder's address; a multicast
-group such as 239.255.255.250 only when you name it, on the camera network itself). Devices
-already in the store (same address, serial or id) are left out; the rest are written as
-inventory rows (CSV on stdout, or a CSV/XLSX file) that `fleetmon inventory import` reads.
+group such as 239.255.255.250 only when you name it, on the camera network itself). A unit that
+answers on several addresses (a recorder with two network ports, a camera on two VLANs) is one
+row: its serial says so, and the other addresses are listed in its notes. Devices already in the
+store (same address, serial or id) are left out; the rest are written as inventory rows (CSV on
+stdout, or a CSV/XLSX file) that `fleetmon inventory import` reads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
+import ipaddress
 import json
 import re
 import sys
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import SecretStr
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.columns import export_headers
@@ -36,6 +41,11 @@ from fleetmon.store.inventory import load_devices
 class Found:
     identified: Identified
     announcement: Announcement | None = None
+    also_at: tuple[str, ...] = ()  # the same unit (same serial) answering on other addresses
+
+    @property
+    def addresses(self) -> list[str]:
+        return [self.identified.host, *self.also_at]
 
     def row(self, profile: str) -> dict[str, Any]:
         """The proposed inventory row, in the sheet's canonical columns."""
@@ -49,7 +59,38 @@ class Found:
                 "serial": serial, "firmware": identity.firmware if identity else "", "onvif_port": found.port,
                 "protocols": "onvif", "credential_profile": profile,
                 "notes": f"found by fleetmon discover on {date.today().isoformat()}"
-                         + ("" if identity else f" ({found.status.value}: not identified)")}
+                         + ("" if identity else f" ({found.status.value}: not identified)")
+                         + (f"; also answers on {', '.join(self.also_at)}" if self.also_at else "")}
+
+
+def one_per_unit(found: list[Found]) -> list[Found]:
+    """Units answering on several addresses, once: grouped by serial, the first address kept, the others listed."""
+    by_serial: dict[str, list[Found]] = {}
+    units: list[Found | str] = []
+    for item in found:
+        identity = item.identified.identity
+        serial = re.sub(r"\s+", "", identity.serial).upper() if identity and identity.serial else ""
+        if not serial:
+            units.append(item)
+            continue
+        if serial not in by_serial:
+            units.append(serial)
+        by_serial.setdefault(serial, []).append(item)
+    result = []
+    for unit in units:
+        if isinstance(unit, Found):
+            result.append(unit)
+            continue
+        first, *others = sorted(by_serial[unit], key=lambda f: _address_key(f.identified.host))
+        result.append(dataclasses.replace(first, also_at=tuple(o.identified.host for o in others)))
+    return result
+
+
+def _address_key(host: str) -> tuple[int, str]:
+    try:
+        return (0, f"{int(ipaddress.ip_address(host)):040d}")
+    except ValueError:
+        return (1, host)
 
 
 def _ws_address(text: str) -> tuple[str, int]:
@@ -79,8 +120,8 @@ async def _discover(hosts: list[str], onvif_port: int, ws_targets: list[tuple[st
         clients = await OnvifClients.start(stack)
         identified = await scan([_target(h, p, credentials, timeout) for h, p in wanted], clients,
                                 concurrency=concurrency)
-    return [Found(item, announcements.get((item.host, item.port))) for item in identified
-            if item.answered or (item.host, item.port) in announcements]
+    return one_per_unit([Found(item, announcements.get((item.host, item.port))) for item in identified
+                         if item.answered or (item.host, item.port) in announcements])
 
 
 @click.command()
@@ -91,6 +132,8 @@ async def _discover(hosts: list[str], onvif_port: int, ws_targets: list[tuple[st
 @click.option("--port", "onvif_port", type=click.IntRange(1, 65535), default=80, show_default=True,
               help="ONVIF port tried on --range addresses.")
 @click.option("--profile", default="", help="Credential profile to log in with (default: default_credentials).")
+@click.option("--user", default="", help="ONVIF user name (instead of the profile's).")
+@click.option("--password", default="", help="Prefer --profile: a password on the command line is visible to other users.")
 @click.option("--timeout", type=click.FloatRange(0.1, 60), default=3.0, show_default=True, help="Seconds per device.")
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=64, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per device found, known ones included.")
@@ -98,8 +141,9 @@ async def _discover(hosts: list[str], onvif_port: int, ws_targets: list[tuple[st
               help="Write the proposed rows to this CSV or XLSX file instead of stdout.")
 @click.option("--vietnamese", is_flag=True, help="Vietnamese column headers.")
 @pass_app
-def discover(app: AppContext, ranges: tuple[str, ...], ws_targets: tuple[str, ...], onvif_port: int, profile: str,
-             timeout: float, concurrency: int, as_json: bool, output: Path | None, vietnamese: bool) -> None:
+def discover(app: AppContext, /, ranges: tuple[str, ...], ws_targets: tuple[str, ...], onvif_port: int, profile: str,
+             user: str, password: str, timeout: float, concurrency: int, as_json: bool, output: Path | None,
+             vietnamese: bool) -> None:
     """Identify ONVIF devices (vendor, model, serial) and propose inventory rows for the new ones."""
     if not ranges and not ws_targets:
         raise click.UsageError("give --range and/or --ws-discovery")
@@ -107,7 +151,9 @@ def discover(app: AppContext, ranges: tuple[str, ...], ws_targets: tuple[str, ..
         hosts = [host for text in ranges for host in address_range(text)]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--range") from None
-    credentials = TargetBuilder(app.config).credentials(profile)
+    base = TargetBuilder(app.config).credentials(profile)
+    credentials = dataclasses.replace(base, username=user or base.username,
+                                      password=SecretStr(password) if password else base.password)
     found = asyncio.run(_discover(hosts, onvif_port, [_ws_address(t) for t in ws_targets], credentials, timeout,
                                   concurrency))
     with app.engine.connect() as conn:
@@ -117,14 +163,15 @@ def discover(app: AppContext, ranges: tuple[str, ...], ws_targets: tuple[str, ..
     rows = []
     for item in found:
         row = item.row(profile_name)
-        known = bool({row["host"], row["serial"], row["id"]} & known_keys)
+        known = bool(({row["serial"], row["id"], *item.addresses} - {""}) & known_keys)
         if as_json:
             click.echo(json.dumps({"status": item.identified.status.value, "known": known, "error": item.identified.error,
-                                   "row": row}, ensure_ascii=False))
+                                   "addresses": item.addresses, "row": row}, ensure_ascii=False))
         if not known:
             rows.append(row)
-    click.echo(f"found {len(found)} ONVIF device(s), {len(found) - len(rows)} already in the inventory, "
-               f"{len(rows)} proposed", err=True)
+    several = sum(1 for item in found if item.also_at)
+    click.echo(f"found {len(found)} ONVIF device(s)" + (f" ({several} answering on several addresses)" if several else "")
+               + f", {len(found) - len(rows)} already in the inventory, {len(rows)} proposed", err=True)
     if as_json:
         return
     if output is not None:

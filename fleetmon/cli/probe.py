@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import time
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
@@ -16,10 +18,13 @@ from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config
 from fleetmon.health.model import Observation
 from fleetmon.inventory.model import Device, DeviceKind, Protocol
+from fleetmon.monitor import observe
 from fleetmon.monitor.kinds import build_kinds, protocols
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.probes.registry import ProbeClients
+from fleetmon.probes.registry import PROBES, ProbeClients
+from fleetmon.probes.snmp.probe import Identity, SnmpResult
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
+from fleetmon.probes.units import human_bytes
 from fleetmon.store.inventory import load_devices
 
 MAX_CHANNEL_LINES = 4
@@ -38,6 +43,10 @@ def _find(app: AppContext, key: str, kind: str, vendor: str, ports: dict[str, in
 def _credentials(config: Config, device: Device, options: dict[str, Any]) -> Credentials:
     base = TargetBuilder(config).credentials(options["profile"] or device.credential_profile)
     snmp: SnmpV2c | SnmpV3 | None = base.snmp
+    if options["snmp_community"] and options["snmp_user"]:
+        raise click.UsageError("give --snmp-community (v2c) or --snmp-user (v3), not both")
+    if options["snmp_context"] and not options["snmp_user"] and not isinstance(snmp, SnmpV3):
+        raise click.UsageError("--snmp-context is an SNMPv3 contextName: give it with --snmp-user or a v3 profile")
     if options["snmp_community"]:
         snmp = SnmpV2c(community=SecretStr(options["snmp_community"]))
     elif options["snmp_user"]:
@@ -46,43 +55,73 @@ def _credentials(config: Config, device: Device, options: dict[str, Any]) -> Cre
             auth_key=SecretStr(options["snmp_auth_key"]) if options["snmp_auth_key"] else None,
             priv_protocol=options["snmp_priv_protocol"],
             priv_key=SecretStr(options["snmp_priv_key"]) if options["snmp_priv_key"] else None,
+            context=options["snmp_context"],
         )
+    elif options["snmp_context"] and isinstance(snmp, SnmpV3):
+        snmp = dataclasses.replace(snmp, context=options["snmp_context"])
     password = SecretStr(options["password"]) if options["password"] else base.password
-    return Credentials(username=options["user"] or base.username, password=password, snmp=snmp)
+    return Credentials(username=options["user"] or base.username, password=password, snmp=snmp,
+                       correct_clock=base.correct_clock, ntp_server=base.ntp_server)
 
 
-async def _probe_all(config: Config, device: Device, credentials: Credentials) -> list[Observation]:
+@dataclass(slots=True)
+class Report:
+    """What one `fleetmon probe` saw: each probe's observation, and who the unit says it is."""
+
+    observations: list[Observation] = field(default_factory=list)
+    identity: Identity | None = None
+    skipped: list[str] = field(default_factory=list)  # why a probe the user may expect did not run
+
+
+async def _probe_all(config: Config, device: Device, credentials: Credentials, snmp_asked: bool) -> Report:
+    """Every probe that applies; SNMP also when the command line gave SNMP credentials (no profile needed)."""
+    report = Report()
     async with AsyncExitStack() as stack:
         clients = await ProbeClients.start(stack)
-        kinds = [k for k in build_kinds(config, clients) if k.applies(device)]
         builder = TargetBuilder(config)
-        observations = []
-        for kind in kinds:
+        for kind in build_kinds(config, clients):
+            snmp = kind.name == "snmp"
+            if not (kind.applies(device) or (snmp and snmp_asked)):
+                if snmp and Protocol.SNMP in protocols(device) and credentials.snmp is None:
+                    report.skipped.append("snmp: no SNMP credentials (give --snmp-community or --snmp-user, "
+                                          "or a credential profile with snmp)")
+                continue
             target: Target = dataclasses.replace(builder.target(device, kind.schedule.timeout), credentials=credentials)
-            observations.append(await kind.run(target))
-        return observations
+            if snmp:  # run here rather than through the kind, to show what the unit says it is
+                result = await PROBES["snmp"](target, clients)
+                assert isinstance(result, SnmpResult)
+                report.identity = result.identity if result.ok else None
+                report.observations.append(observe.snmp(result, config.monitor))
+            else:
+                report.observations.append(await kind.run(target))
+        return report
 
 
 def _facts(obs: Observation) -> list[str]:
     lines = []
     if obs.uptime_seconds is not None:
-        lines.append(f"up for {obs.uptime_seconds / 86400:.1f} days")
+        lines.append(f"up for {_age(obs.uptime_seconds) if obs.uptime_seconds < 2 * 86400 else f'{obs.uptime_seconds / 86400:.1f} days'}")
     if obs.clock_skew_seconds is not None:
         lines.append(f"clock {'ahead' if obs.clock_skew_seconds > 0 else 'behind'} by {abs(obs.clock_skew_seconds):.0f} s")
     for volume in obs.volumes or ():
-        lines.append(f"volume {volume.name}: {volume.used_bytes / 1e9:.1f} of {volume.size_bytes / 1e9:.1f} GB used")
+        lines.append(f"volume {volume.name}: {human_bytes(volume.used_bytes)} of {human_bytes(volume.size_bytes)} used")
     for disk in obs.disks or ():
-        free = f", {disk.free_bytes / 1e9:.1f} GB free" if disk.free_bytes is not None else ""
-        lines.append(f"disk {disk.name}: {disk.state}{free}")
+        free = f", {human_bytes(disk.free_bytes)} free" if disk.free_bytes is not None else ""
+        of = f" of {human_bytes(disk.capacity_bytes)}" if disk.free_bytes is not None and disk.capacity_bytes else ""
+        label = disk.name if disk.name.lower().startswith("disk") else f"disk {disk.name}"
+        lines.append(f"{label}: {disk.state}{free}{of}")
     recordings = obs.recordings or ()
     for rec in recordings[:MAX_CHANNEL_LINES]:
         lines.append(f"channel {rec.channel}: newest footage {_age(rec.age_seconds(time.time()) or 0.0)} old"
                      + (f", reaching back {(time.time() - rec.earliest) / 86400:.1f} days" if rec.earliest else ""))
     if len(recordings) > MAX_CHANNEL_LINES:
         lines.append(f"... and {len(recordings) - MAX_CHANNEL_LINES} more channels (--json lists all)")
-    for fault in obs.image_faults or ():
-        lines.append(f"picture: {fault}")
     return lines
+
+
+def _worded(problem: str) -> str:
+    """A problem as a technician reads it: "picture blurred: blurred: sharpness..." says "blurred" once."""
+    return re.sub(r"^picture (\w+): \1: ", r"picture \1: ", problem)
 
 
 def _age(seconds: float) -> str:
@@ -108,27 +147,40 @@ def _age(seconds: float) -> str:
 @click.option("--snmp-auth-key", default="")
 @click.option("--snmp-priv-protocol", type=click.Choice(["des", "aes", "aes192", "aes256"]), default="aes")
 @click.option("--snmp-priv-key", default="")
+@click.option("--snmp-context", default="", help="SNMPv3 contextName (agents serving several contexts, proxies).")
 @pass_app
-def probe(app: AppContext, device: str, as_json: bool, kind: str, vendor: str, **options: Any) -> None:
+def probe(app: AppContext, /, device: str, as_json: bool, kind: str, vendor: str, **options: Any) -> None:
     """Probe DEVICE (inventory id, serial or address) once with every applicable probe."""
     ports = {name: options.pop(name) for name in ("onvif_port", "rtsp_port", "http_port", "snmp_port")}
     found = _find(app, device, kind, vendor, ports)
     found = dataclasses.replace(found, **{k: v for k, v in ports.items() if v is not None})
-    observations = asyncio.run(_probe_all(app.config, found, _credentials(app.config, found, options)))
+    snmp_asked = bool(options["snmp_community"] or options["snmp_user"])
+    report = asyncio.run(_probe_all(app.config, found, _credentials(app.config, found, options), snmp_asked))
+    observations = report.observations
+    if not observations:
+        why = "; ".join(report.skipped) or "it names no protocol fleetmon can probe"
+        raise click.ClickException(f"no probe applies to {found.id}: {why}")
+    identity = report.identity
     if as_json:
-        click.echo(json.dumps({"device": found.id, "host": found.host, "probes": [_jsonable(o) for o in observations]}, indent=2))
+        click.echo(json.dumps({"device": found.id, "host": found.host,
+                               "identity": dataclasses.asdict(identity) if identity else None,
+                               "skipped": report.skipped, "probes": [_jsonable(o) for o in observations]}, indent=2))
         return
-    click.echo(f"{found.id} ({found.kind.value}, {found.vendor or 'unknown vendor'} {found.model}) at {found.host}; "
-               f"probes: {', '.join(p.value for p in protocols(found))}")
+    said = identity.describe() if identity and (identity.model or identity.serial or identity.vendor) else ""
+    recorded = " ".join(p for p in (found.vendor, found.model) if p) or "unknown vendor"
+    click.echo(f"{found.id} ({found.kind.value}, {recorded}) at {found.host}; "
+               f"probes: {', '.join(o.probe for o in observations)}")
+    if said:
+        click.echo(f"the unit says it is: {said}")
+    for line in report.skipped:
+        click.echo(f"not run: {line}")
     for obs in observations:
         click.echo(f"\n{obs.probe}: {obs.status.value} in {obs.duration_seconds * 1000:.0f} ms"
                    + (f" ({obs.error})" if obs.error and not obs.alive else ""))
         for line in _facts(obs):
             click.echo(f"  {line}")
         for problem in obs.problems:
-            click.echo(f"  PROBLEM: {problem}")
-    if not observations:
-        raise click.ClickException(f"no probe applies to {found.id}: it names no protocol fleetmon can probe")
+            click.echo(f"  PROBLEM: {_worded(problem)}")
     problems = [p for o in observations for p in o.problems]
     click.echo(f"\n{'no problems found' if not problems else f'{len(problems)} problem(s) found'}")
 

@@ -1,17 +1,14 @@
-"""Brands sold in Vietnam are often another maker's firmware under a new badge; probes speak the firmware."""
+"""Brands sold in Vietnam are often another maker's firmware under a new badge; probes speak the firmware.
+
+The brand table lives with the rest of the vendor knowledge in `fleetmon/probes/data/vendors.yaml`;
+this module only reads it for the inventory side.
+"""
 
 from __future__ import annotations
 
-FIRMWARE_FAMILY: dict[str, str] = {
-    "kbvision": "dahua",
-    "imou": "dahua",
-    "hdparagon": "hikvision",
-    "ezviz": "hikvision",
-    "hilook": "hikvision",
-}
+from fleetmon.probes.vendors import family_of_brand
 
 
 def firmware_family(vendor: str) -> str:
     """The firmware family of a brand, lower case: "KBVision" -> "dahua"."""
-    name = vendor.strip().lower()
-    return FIRMWARE_FAMILY.get(name, name)
+    return family_of_brand(vendor)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.units import human_bytes
 
 DiskState = Literal["ok", "failed", "full", "unformatted", "other"]
 
@@ -78,12 +79,14 @@ class Disk:
     free_bytes: int | None = None
 
     def describe(self) -> Problem:
-        """One line for a technician, e.g. "disk 2 (HDD2): failed (smartFailed)", keyed by disk and state."""
-        text = f"disk {self.id} ({self.name}): {self.state}"
-        if self.vendor_state.lower() != self.state:
+        """One line for a technician, e.g. "disk 2 (HDD2): failed (smartFailed), 1.2 of 3.6 TiB free",
+        keyed by disk and state (the free space moves, the problem does not)."""
+        named = f" ({self.name})" if self.name and self.name.lower() not in (f"disk {self.id}".lower(), self.id.lower()) else ""
+        text = f"disk {self.id}{named}: {self.state}"
+        if self.vendor_state and self.vendor_state.lower() != self.state:
             text += f" ({self.vendor_state})"
         if self.capacity_bytes:
-            text += f", {(self.free_bytes or 0) / 1e9:.1f} of {self.capacity_bytes / 1e9:.1f} GB free"
+            text += f", {human_bytes(self.free_bytes or 0)} of {human_bytes(self.capacity_bytes)} free"
         return Problem(text, f"disk_{self.state}:{self.id}")
 
 

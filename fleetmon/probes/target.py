@@ -21,6 +21,7 @@ PrivProtocol = Literal["des", "aes", "aes192", "aes256"]
 @dataclass(frozen=True, slots=True)
 class SnmpV2c:
     community: SecretStr
+    ports: tuple[str, ...] = ()  # interface names (globs) whose going down is a fault; empty: any port that carried traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class SnmpV3:
     auth_key: SecretStr | None = None
     priv_protocol: PrivProtocol = "aes"
     priv_key: SecretStr | None = None
+    context: str = ""  # contextName: agents that serve several contexts, proxies in front of recorders
+    ports: tuple[str, ...] = ()  # as SnmpV2c.ports
 
     @property
     def level(self) -> str:

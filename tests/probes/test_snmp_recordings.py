@@ -6,14 +6,11 @@ what a technician would see of that unit: its vendor, uptime, volumes, disks and
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -23,12 +20,9 @@ from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import SnmpResult, date_and_time, probe_snmp
 from fleetmon.probes.target import Credentials, SnmpV2c, Target
-from tests.peers import data_file, free_port
-from tests.probes.snmp_peers import wait_for_agent
+from tests.peers import data_file
+from tests.snmpsim_peer import serve_recordings
 
-# snmpsim started as root drops to `nobody`, who may not read this interpreter's library: the
-# modules it imports lazily after the drop are imported before it.
-LAUNCH = "import sys, dbm, dbm.dumb, encodings.latin_1, encodings.ascii\nfrom snmpsim.commands.responder import main\nsys.exit(main())"
 HR_STORAGE = "1.3.6.1.2.1.25.2.3.1"
 FIXED_DISK = "1.3.6.1.2.1.25.2.1.4"
 
@@ -39,8 +33,9 @@ def snmprec(name: str) -> dict[str, str]:
     return {oid: value for oid, _, value in (line.split("|", 2) for line in lines if line.count("|") >= 2)}
 
 
-# No walk of a real Dahua recorder or Hikvision camera is at hand: these two follow the vendors' MIB
-# definitions (DAHUA-SNMP-MIB, HIK-DEVICE-MIB) and are labelled synthetic in their community names.
+# The real recordings (tests/probes/test_real_devices.py) show no failed disk, sensor or unit: these
+# follow the vendors' MIB definitions (DAHUA-SNMP-MIB, HIK-DEVICE-MIB, AXIS-VIDEO-MIB, ENTITY-SENSOR-MIB)
+# to show the failures are found, and are labelled synthetic in their community names.
 SYNTHETIC = {
     "dahua-nvr-synthetic": """1.3.6.1.2.1.1.1.0|4|NVR4216-4KS2
 1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.1004849.2.1
@@ -62,32 +57,63 @@ SYNTHETIC = {
 1.3.6.1.4.1.39165.1.8.0|4|116.5 GB
 1.3.6.1.4.1.39165.1.9.0|4|100 PERCENT
 """,
+    # An Axis camera whose two SD cards report a disruption and whose housing sensor is out of
+    # bounds; its fan is fine. The agent leaves out sysUpTime, as Axis agents do.
+    "axis-camera-synthetic": """1.3.6.1.2.1.1.1.0|4| ; AXIS Q6055-E; PTZ Dome Network Camera; 9.80.3.8; Jan 01 2023 10:10; 1F1; 1;
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.368.1.1
+1.3.6.1.4.1.368.4.1.2.1.3.1.1|2|1
+1.3.6.1.4.1.368.4.1.3.1.3.1.1|2|1
+1.3.6.1.4.1.368.4.1.3.1.3.2.1|2|3
+1.3.6.1.4.1.368.4.1.3.1.4.1.1|2|48
+1.3.6.1.4.1.368.4.1.3.1.4.2.1|2|71
+1.3.6.1.4.1.368.4.1.8.1.2.1|4|SD_DISK
+1.3.6.1.4.1.368.4.1.8.1.2.2|4|NetworkShare
+1.3.6.1.4.1.368.4.1.8.1.3.1|2|2
+1.3.6.1.4.1.368.4.1.8.1.3.2|2|2
+""",
+    # A switch whose second power supply the agent calls nonoperational (ENTITY-SENSOR-MIB).
+    "switch-sensors-synthetic": """1.3.6.1.2.1.1.1.0|4|synthetic switch
+1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.99999.1
+1.3.6.1.2.1.1.3.0|67|100
+1.3.6.1.2.1.47.1.1.1.1.2.1|4|Chassis
+1.3.6.1.2.1.47.1.1.1.1.5.1|2|3
+1.3.6.1.2.1.47.1.1.1.1.7.1|4|chassis
+1.3.6.1.2.1.47.1.1.1.1.7.10|4|PSU 1 voltage
+1.3.6.1.2.1.47.1.1.1.1.7.11|4|PSU 2 voltage
+1.3.6.1.2.1.47.1.1.1.1.11.1|4|SN123456
+1.3.6.1.2.1.47.1.1.1.1.13.1|4|SW-24P
+1.3.6.1.2.1.99.1.1.1.1.10|2|4
+1.3.6.1.2.1.99.1.1.1.1.11|2|4
+1.3.6.1.2.1.99.1.1.1.2.10|2|8
+1.3.6.1.2.1.99.1.1.1.2.11|2|8
+1.3.6.1.2.1.99.1.1.1.3.10|2|0
+1.3.6.1.2.1.99.1.1.1.3.11|2|0
+1.3.6.1.2.1.99.1.1.1.4.10|2|12010
+1.3.6.1.2.1.99.1.1.1.4.11|2|0
+1.3.6.1.2.1.99.1.1.1.5.10|2|1
+1.3.6.1.2.1.99.1.1.1.5.11|2|3
+""",
 }
 
 
 @pytest.fixture(scope="module")
 def snmpsim() -> Iterator[int]:
-    """snmpsim serving the shared recordings and the synthetic ones, each under its file name as community."""
-    shared = data_file("snmprec")
-    port = free_port(socket.SOCK_DGRAM)
-    root = Path(tempfile.mkdtemp(prefix="fleetmon-snmpsim-"))
-    (root / "cache").mkdir()
-    (root / "data").mkdir()
+    """snmpsim serving the real recordings and the synthetic ones, each under its file name as community."""
+    root = Path(tempfile.mkdtemp(prefix="fleetmon-snmprec-"))
     for name, text in SYNTHETIC.items():
-        (root / "data" / f"{name}.snmprec").write_text(text, encoding="utf-8")
-    for path in (root, root / "data", root / "cache"):
-        path.chmod(0o777 if path.name == "cache" else 0o755)
-    drop = ["--process-user=nobody", "--process-group=nogroup"] if os.geteuid() == 0 else []
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, f"--data-dir={shared}", f"--data-dir={root / 'data'}",
-                                f"--cache-dir={root / 'cache'}", f"--agent-udpv4-endpoint=127.0.0.1:{port}",
-                                "--logging-method=null", *drop], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        (root / f"{name}.snmprec").write_text(text, encoding="utf-8")
+    root.chmod(0o755)
     try:
-        wait_for_agent(port, "routeros", process)
-        yield port
+        with serve_recordings(root) as port:
+            yield port
     finally:
-        process.terminate()
-        process.wait(10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[SnmpClient]:
+    async with AsyncExitStack() as stack:
+        yield await SnmpClient.start(stack)
 
 
 async def probe(port: int, client: SnmpClient, recording: str, kind: str = "") -> SnmpResult:
@@ -133,18 +159,29 @@ async def test_linux_host_volumes_disks_and_clock(snmpsim: int, client: SnmpClie
     assert abs(result.clock_skew_seconds - (recorded_clock - time.time())) < 5
 
 
-async def test_mikrotik_router_ports_down_in_service(snmpsim: int, client: SnmpClient) -> None:
+async def test_mikrotik_router_ports_down_are_faults_only_where_they_carried_traffic(snmpsim: int, client: SnmpClient) -> None:
+    """RouterOS offers only 64-bit counters: a switched-on port that is down is a fault only if ifHCInOctets moved."""
     recorded = snmprec("routeros")
     result = await probe(snmpsim, client, "routeros", kind="switch")
     assert result.vendor == "mikrotik" and result.uptime_seconds == int(recorded["1.3.6.1.2.1.1.3.0"]) / 100
     ports = {i.name: i for i in result.interfaces}
     assert len(ports) == sum(1 for oid in recorded if oid.startswith("1.3.6.1.2.1.2.2.1.2."))
-    in_service_down = [recorded[f"1.3.6.1.2.1.2.2.1.2.{n}"] for n in range(1, 13)
+    assert not any(oid.startswith("1.3.6.1.2.1.2.2.1.10.") for oid in recorded)  # no 32-bit counters at all
+    was_up_now_down = [recorded[f"1.3.6.1.2.1.2.2.1.2.{n}"] for n in range(1, 13)
                        if recorded[f"1.3.6.1.2.1.2.2.1.7.{n}"] == "1" and recorded[f"1.3.6.1.2.1.2.2.1.8.{n}"] == "2"
-                       and int(recorded.get(f"1.3.6.1.2.1.2.2.1.10.{n}", "1")) > 0]  # no traffic counter: in service
-    assert in_service_down and [p for p in result.problems if p.startswith("port")] == [
-        f"port {name} down" for name in in_service_down]
+                       and int(recorded[f"1.3.6.1.2.1.31.1.1.1.6.{n}"]) > 0]
+    assert was_up_now_down and [p for p in result.problems if p.startswith("port")] == [
+        f"port {name} down" for name in was_up_now_down]
+    assert ports["ether3"].oper_status == "down" and ports["ether3"].carried_traffic is False  # never used: no fault
     assert ports["ether5"].oper_status == "down" and not ports["ether5"].admin_up  # switched off on purpose
+
+
+async def test_only_the_ports_the_profile_watches_are_faults(snmpsim: int, client: SnmpClient) -> None:
+    target = Target("routeros", "127.0.0.1", snmp_port=snmpsim, timeout=5, kind="switch",
+                    credentials=Credentials(snmp=SnmpV2c(SecretStr("routeros"), ports=("ether*", "WAN"))))
+    result = await probe_snmp(target, client)
+    assert result.ok and [p for p in result.problems if p.startswith("port")] == []  # the radios that went down are not watched
+    assert {i.name for i in result.interfaces if i.watched} == {"WAN", "ether2", "ether3", "ether4", "ether5"}
 
 
 async def test_router_volumes_through_a_switch_probe_are_not_read(snmpsim: int, client: SnmpClient) -> None:
@@ -170,3 +207,21 @@ async def test_hikvision_camera_card_from_device_mib_scalars(snmpsim: int, clien
     assert result.vendor == "hikvision" and result.uptime_seconds == 6543.21
     (card,) = result.disks
     assert (card.name, card.state, card.capacity_bytes, card.free_bytes) == ("storage", "full", int(116.5 * (1 << 30)), 0)
+
+
+async def test_axis_camera_storage_disruption_and_over_temperature(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "axis-camera-synthetic", kind="camera")
+    assert (result.vendor, result.identity.model, result.identity.firmware) == ("axis", "AXIS Q6055-E", "9.80.3.8")
+    assert result.uptime_seconds is None  # alive all the same
+    assert result.problems == ["disk 1 (SD_DISK): failed (disruption detected)", "disk 2 (NetworkShare): failed (disruption detected)",
+                               "temperature 2.1: out of range (outOfBoundary, 71 °C)"]
+    assert [(s.name, s.state) for s in result.sensors] == [("temperature 1.1", "ok"), ("temperature 2.1", "out_of_range"),
+                                                           ("fan 1.1", "ok")]
+
+
+async def test_entity_sensor_and_chassis_identity(snmpsim: int, client: SnmpClient) -> None:
+    result = await probe(snmpsim, client, "switch-sensors-synthetic", kind="switch")
+    assert (result.identity.model, result.identity.serial) == ("SW-24P", "SN123456")
+    assert [(s.name, s.kind, s.state, s.value) for s in result.sensors] == [
+        ("PSU 1 voltage", "voltage", "ok", 12.01), ("PSU 2 voltage", "voltage", "failed", 0.0)]
+    assert result.problems == ["PSU 2 voltage: failed (nonoperational, 0 V DC)"]

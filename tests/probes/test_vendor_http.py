@@ -131,8 +131,8 @@ async def test_hikvision_disks_with_states_normalised(nvr: FakeNvr, client: http
     assert [(d.id, d.name, d.state, d.vendor_state) for d in result.disks] == [
         ("1", "hdd1", "ok", "ok"), ("2", "hdd2", "failed", "smartFailed"), ("3", "hdd3", "full", "ok")]
     assert result.disks[0].capacity_bytes == 3815447 << 20 and result.disks[0].free_bytes == 1024000 << 20
-    assert result.problems == ["disk 2 (hdd2): failed (smartFailed), 0.0 of 4000.8 GB free",
-                               "disk 3 (hdd3): full (ok), 0.0 of 4000.8 GB free"]
+    assert result.problems == ["disk 2 (hdd2): failed (smartFailed), 0 bytes of 3.6 TiB free",
+                               "disk 3 (hdd3): full (ok), 0 bytes of 3.6 TiB free"]
 
 
 async def test_isapi_org_namespace_is_read_too(nvr: FakeNvr, client: httpx.AsyncClient) -> None:

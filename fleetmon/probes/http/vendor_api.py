@@ -5,9 +5,10 @@
 
 Both sit behind HTTP Digest auth. The exchange is bounded by `fetch_bounded`; the XML parser
 refuses DTDs, so entity-expansion bombs and external entities (XXE) are protocol errors, never
-expanded or fetched. Vendor state words are normalised through `DISK_STATES`, the one table to
-edit when a firmware adds a word. A disk fault is a finding (status ok, a disk in state failed);
-the probe's status says only whether the recorder answered.
+expanded or fetched. Vendor state words are normalised through `http_disk_words` in
+`fleetmon/probes/data/vendors.yaml`, the one place to edit when a firmware adds a word. A disk
+fault is a finding (status ok, a disk in state failed); the probe's status says only whether the
+recorder answered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import httpx
 from lxml import etree
@@ -24,22 +26,7 @@ from fleetmon.probes.findings import Disk, DiskState, Problem, disk_state
 from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
-
-# Vendor state word (lower case) -> normalised state; a word not listed is "other".
-DISK_STATES: dict[str, dict[str, DiskState]] = {
-    "hikvision": {
-        "ok": "ok", "idle": "ok", "sleeping": "ok",
-        "error": "failed", "smartfailed": "failed", "offline": "failed", "notexist": "failed", "mismatch": "failed",
-        "unformatted": "unformatted", "unrecordhostformatted": "unformatted",
-        "full": "full",
-    },
-    "dahua": {
-        "success": "ok", "normal": "ok", "idle": "ok", "sleep": "ok",
-        "error": "failed", "fault": "failed", "offline": "failed",
-        "unformatted": "unformatted", "noformat": "unformatted",
-        "full": "full",
-    },
-}
+from fleetmon.probes.vendors import vendor_data
 
 _MIB = 1 << 20
 _MAX_BODY = 256 * 1024
@@ -59,7 +46,9 @@ class VendorHttpResult(ProbeResult):
 
 
 def normalise_state(vendor: str, word: str, capacity: int | None, free: int | None) -> DiskState:
-    return disk_state(DISK_STATES[vendor].get(word.strip().lower(), "other"), capacity, free)
+    """The vendor's word as a fleetmon disk state; the words live in `fleetmon/probes/data/vendors.yaml`."""
+    words = vendor_data().http_disk_words.get(vendor, {})
+    return disk_state(cast(DiskState, words.get(word.strip().lower(), "other")), capacity, free)
 
 
 # XML from a device is hostile until parsed: no DTD loading, no entities, no network, no huge trees.

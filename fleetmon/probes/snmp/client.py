@@ -24,6 +24,7 @@ pysnmp is not used on this path: its v3arch engine keeps ~21 KiB per target fore
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
@@ -35,8 +36,8 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from fleetmon.probes.snmp import ber
 from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.snmp.usm import (
     AUTH_PROTOCOLS,
     FLAG_AUTH,
@@ -374,13 +375,11 @@ class SnmpClient:
             keys = localized_keys(credentials, state.engine_id)
             flags = FLAG_REPORTABLE | (FLAG_AUTH if keys else 0) | (FLAG_PRIV if keys and keys.priv_protocol else 0)
             user = credentials.user.encode()
+            context = credentials.context.encode()  # contextName: agents serving several contexts, proxies
             boots, clock = state.clock()
             engine_id = state.engine_id
 
-            def build(mid: int) -> bytes:
-                scoped = ber.tlv(ber.SEQUENCE, ber.octets(engine_id) + ber.octets(b"") + request.pdu(mid))
-                return build_message(mid, MAX_MESSAGE, flags, engine_id, boots, clock, user, scoped, keys)
-
+            build = functools.partial(_v3_message, request, engine_id, context, flags, boots, clock, user, keys)
             raw = await self.exchange(address, build, deadline - time.monotonic())
             if isinstance(raw, Failure):
                 return raw
@@ -398,6 +397,12 @@ class SnmpClient:
             self._remember(address, parsed_state)
             return reply
         return Failure(ProbeStatus.AUTH_FAILED, "SNMPv3 agent keeps refusing our engine time")
+
+
+def _v3_message(request: Request, engine_id: bytes, context: bytes, flags: int, boots: int, clock: int, user: bytes,
+                keys: LocalizedKeys | None, mid: int) -> bytes:
+    scoped = ber.tlv(ber.SEQUENCE, ber.octets(engine_id) + ber.octets(context) + request.pdu(mid))
+    return build_message(mid, MAX_MESSAGE, flags, engine_id, boots, clock, user, scoped, keys)
 
 
 def localized_keys(credentials: SnmpV3, engine_id: bytes) -> LocalizedKeys | None:
