@@ -57,8 +57,9 @@ def write_config(path: Path, store_url: str, metrics_port: int, shared: bool = F
 
 
 def fleetmon_run(config: Path, log: Path, worker_id: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "fleetmon", "--config", str(config), "run", "--worker-id", worker_id],
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    with log.open("w") as log_file:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([sys.executable, "-m", "fleetmon", "--config", str(config), "run", "--worker-id", worker_id],
+                                stdout=subprocess.DEVNULL, stderr=log_file)
 
 
 def log_rows(store_url: str) -> list[tuple[str, str, str]]:
