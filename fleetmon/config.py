@@ -210,6 +210,149 @@ class ListenConfig(_Model):
     port: int = Field(ge=0, le=65535)
 
 
+# -- tickets and notifications (fleetmon.alerts) ----------------------------------------------
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
+FaultKindName = Literal[
+    "device_down", "site_offline", "disk_failed", "disk_full", "recording_stopped", "footage_short", "clock_skew",
+    "picture", "stream_dead", "reboot_loop", "flapping", "unit_swapped", "login_refused", "other",
+]
+
+
+class TicketRule(_Model):
+    """What one kind of fault becomes: a ticket once it has lasted `after`, of this severity, for this team."""
+
+    after: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 300.0
+    severity: Severity = "medium"
+    team: str = "field"
+    enabled: bool = True
+
+
+def _rule(after: float, severity: Severity, team: str = "field") -> TicketRule:
+    return TicketRule(after=after, severity=severity, team=team)
+
+
+DEFAULT_TICKET_RULES: dict[str, TicketRule] = {
+    "device_down": _rule(600, "high"),
+    "site_offline": _rule(600, "critical"),
+    "disk_failed": _rule(0, "high"),
+    "disk_full": _rule(3600, "medium"),
+    "recording_stopped": _rule(1800, "high"),
+    "footage_short": _rule(86400, "low"),
+    "clock_skew": _rule(3600, "low"),
+    "picture": _rule(3600, "medium"),
+    "stream_dead": _rule(900, "high"),
+    "reboot_loop": _rule(0, "high"),
+    "flapping": _rule(0, "medium"),
+    "unit_swapped": _rule(0, "medium", "inventory"),
+    "login_refused": _rule(900, "medium"),
+    "other": _rule(3600, "low"),
+}
+
+
+class SlaConfig(_Model):
+    """Time to acknowledge and time to repair, for one severity."""
+
+    acknowledge: Seconds
+    repair: Seconds
+
+
+DEFAULT_SLA: dict[str, SlaConfig] = {
+    "critical": SlaConfig(acknowledge=900, repair=4 * 3600),
+    "high": SlaConfig(acknowledge=3600, repair=24 * 3600),
+    "medium": SlaConfig(acknowledge=4 * 3600, repair=3 * 86400),
+    "low": SlaConfig(acknowledge=86400, repair=14 * 86400),
+}
+
+
+class TicketsConfig(_Model):
+    """How health becomes tickets (see docs/TICKETS.md). Every rule has a default; a config names only what it changes."""
+
+    enabled: bool = True
+    rules: dict[FaultKindName, TicketRule] = Field(default_factory=dict)
+    sla: dict[Severity, SlaConfig] = Field(default_factory=dict)
+    confirm_clear: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 600.0  # cleared this long: resolved
+    reopen_within: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 86400.0  # back within: same ticket
+    close_after_healthy: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 900.0  # healthy this long: may close
+    interval: Seconds = 10.0  # how often the engine reads new health changes and checks its timers
+
+    def rule(self, kind: str) -> TicketRule:
+        return self.rules.get(kind) or DEFAULT_TICKET_RULES[kind]  # type: ignore[call-overload]
+
+    def sla_for(self, severity: str) -> SlaConfig:
+        return self.sla.get(severity) or DEFAULT_SLA[severity]  # type: ignore[call-overload]
+
+
+class EmailChannel(_Model):
+    type: Literal["email"] = "email"
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    password: SecretRef | None = None
+    sender: str = "fleetmon@localhost"
+    to: tuple[str, ...] = Field(min_length=1)
+
+
+class WebhookChannel(_Model):
+    type: Literal["webhook"] = "webhook"
+    url: str
+    token: SecretRef | None = None  # sent as `Authorization: Bearer ...` when given
+
+
+class TelegramChannel(_Model):
+    type: Literal["telegram"] = "telegram"
+    token: SecretRef
+    chat_id: str
+    base_url: str = "https://api.telegram.org"
+
+
+class AlertmanagerChannel(_Model):
+    type: Literal["alertmanager"] = "alertmanager"
+    url: str  # e.g. http://127.0.0.1:9093
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | TelegramChannel | AlertmanagerChannel, Field(discriminator="type")]
+
+
+class TeamConfig(_Model):
+    """Where a team's messages go: `channels` by default, or those of the longest matching area prefix."""
+
+    channels: tuple[str, ...] = ()
+    areas: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
+class NotificationsConfig(_Model):
+    language: Literal["vi", "en"] = "vi"
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    leads: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # area prefix -> channels told on escalation
+    link: str = ""  # ticket link prefix in messages, e.g. https://fleetmon.example/tickets/
+    retry_initial: Seconds = 10.0
+    retry_max: Seconds = 3600.0
+    give_up_after: int = Field(default=50, ge=1)  # attempts; the message stays in the outbox, marked failed
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> NotificationsConfig:
+        named = [(f"teams.{t}", c) for t, team in self.teams.items() for c in team.channels]
+        named += [(f"teams.{t}.areas.{a}", c) for t, team in self.teams.items() for a, cs in team.areas.items() for c in cs]
+        named += [(f"leads.{a}", c) for a, cs in self.leads.items() for c in cs]
+        for where, name in named:
+            if name not in self.channels:
+                raise ValueError(f"{where}: no channel named {name!r}")
+        return self
+
+    def secrets(self) -> dict[str, SecretRef]:
+        found: dict[str, SecretRef | None] = {}
+        for name, channel in self.channels.items():
+            if isinstance(channel, EmailChannel):
+                found[f"channels.{name}.password"] = channel.password
+            elif isinstance(channel, WebhookChannel | TelegramChannel):
+                found[f"channels.{name}.token"] = channel.token
+        return {key: ref for key, ref in found.items() if ref is not None}
+
+
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
     database_url: str | None = None  # default: SQLite in data_dir
@@ -220,6 +363,8 @@ class Config(_Model):
     areas: AreasConfig = AreasConfig()
     credentials: dict[str, CredentialProfile] = Field(default_factory=dict)
     default_credentials: str | None = None  # profile for devices that name none
+    tickets: TicketsConfig = TicketsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
