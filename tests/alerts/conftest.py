@@ -120,3 +120,45 @@ def make_fleet(engine: Engine) -> Iterator[Any]:
         return Fleet(engine, {d.id: d for d in devices}, cfg or config())
 
     yield make
+
+
+# -- real peers for the notification tests ------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    messages: list[Any] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives and accepts one login."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.peers import free_port
+
+    box = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            import email
+            import email.policy
+
+            box.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"fleetmon", b"s3cret-smtp")
+        if ok:
+            box.logins.append((data.login.decode(), mechanism))
+        return AuthResult(success=ok)
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield port, box
+    finally:
+        controller.stop()

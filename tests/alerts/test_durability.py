@@ -9,7 +9,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 
-from fleetmon.alerts.engine import TicketEngine
 from fleetmon.store.schema import metadata, ticket_cursor
 from tests.alerts.conftest import camera
 
