@@ -67,10 +67,10 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status
+    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status, tickets
 
     for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run,
-                    discover.discover):
+                    discover.discover, tickets.tickets_group, tickets.windows_group):
         main.add_command(command)
 
 
