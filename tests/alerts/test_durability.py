@@ -60,3 +60,38 @@ def test_the_migrations_make_the_tables_the_code_expects(engine: Engine) -> None
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_a_change_committed_late_is_waited_for_not_skipped(make_fleet: Any) -> None:
+    """PostgreSQL gives out ids before commit: a higher id can be seen before a lower one is."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from fleetmon.alerts.engine import GAP_WAIT_SECONDS
+    from fleetmon.store.schema import state_changes
+    from tests.alerts.conftest import when
+
+    fleet = make_fleet([camera("cam-1", site="Chợ"), camera("cam-2", site="Trường")])
+    fleet.sweep()
+    with fleet.store.connect() as conn:
+        last = conn.execute(select(ticket_cursor.c.last_change_id)).scalar_one()
+
+    def change(row_id: int, device: str, minutes_ago: float) -> None:
+        with fleet.store.begin() as conn:
+            conn.execute(insert(state_changes).values(id=row_id, device_id=device, at=when(fleet.now) - timedelta(minutes=minutes_ago),
+                                                      state="down", reason="reachability: timeout", cause="device"))
+
+    change(last + 2, "cam-2", 30)  # committed first
+    fleet.step()
+    change(last + 1, "cam-1", 30)  # its lower id commits a moment later
+    fleet.step()
+    assert sorted(t.subject for t in fleet.tickets()) == ["cam-1", "cam-2"]
+    change(last + 4, "cam-1", 0)  # id last+3 never commits (rolled back)
+    fleet.step()
+    with fleet.store.connect() as conn:
+        assert conn.execute(select(ticket_cursor.c.last_change_id)).scalar_one() == last + 2
+    fleet.now += GAP_WAIT_SECONDS + 1
+    fleet.step()
+    with fleet.store.connect() as conn:
+        assert conn.execute(select(ticket_cursor.c.last_change_id)).scalar_one() == last + 4
