@@ -329,6 +329,7 @@ class NotificationsConfig(_Model):
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     leads: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # area prefix -> channels told on escalation
     link: str = ""  # ticket link prefix in messages, e.g. https://fleetmon.example/tickets/
+    group_over: int = Field(default=5, ge=1)  # more messages than this for one channel in one engine step: one digest
     retry_initial: Seconds = 10.0
     retry_max: Seconds = 3600.0
     give_up_after: int = Field(default=50, ge=1)  # attempts; the message stays in the outbox, marked failed

@@ -75,6 +75,7 @@ class TicketEngine:
         self._sites: dict[tuple[str, str], list[str]] = {}
         self._devices_loaded = -1e18
         self._opened = self._resolved = 0
+        self._notices: list[outbox.Notice] = []  # told at the end of the step, in its transaction
 
     # -- one step ------------------------------------------------------------------------------
 
@@ -82,6 +83,7 @@ class TicketEngine:
         """Read new changes, update faults, check timers; one transaction. Runs in a thread, not on the loop."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         self._opened = self._resolved = 0
+        self._notices = []
         try:
             with self.engine.begin() as conn:
                 conn.execute(update(ticket_cursor).where(ticket_cursor.c.id == 1).values(owner=self.owner, updated_at=now))
@@ -99,6 +101,7 @@ class TicketEngine:
                 caught_up = len(taken) == len(rows) < BATCH
                 if caught_up:
                     self._tick(conn, now)
+                outbox.enqueue(conn, self.config, self._notices, now)  # with the changes they tell of
                 conn.execute(update(ticket_cursor).where(ticket_cursor.c.id == 1).values(last_change_id=new_last, gap_since=gap_since))
         except BaseException:
             self._cursor = None  # our memory may hold what the rollback undid: reload next time
@@ -283,7 +286,7 @@ class TicketEngine:
         conn.execute(update(ticket_faults).where(ticket_faults.c.id == fault["id"]).values(ticket_id=ticket_id))
         record(conn, ticket_id, now, "opened", "fleetmon", fault["detail"])
         ticket = self._ticket(conn, ticket_id)
-        outbox.enqueue(conn, self.config, ticket, "opened", now, device)
+        self._notices.append(outbox.Notice(ticket, "opened", device))
         self._opened += 1
         log.info("ticket #%d opened: %s", ticket_id, ticket.title)
 
@@ -292,14 +295,14 @@ class TicketEngine:
                acknowledged_at=None, started_at=None, escalated_at=None, repair_overdue_at=None, close_requested_at=None,
                fault_cleared_at=None, sla_from=now, detail=fault["detail"])
         record(conn, ticket.id, now, "reopened", "fleetmon", fault["detail"])
-        outbox.enqueue(conn, self.config, self._ticket(conn, ticket.id), "reopened", now, device)
+        self._notices.append(outbox.Notice(self._ticket(conn, ticket.id), "reopened", device))
         self._opened += 1
         log.info("ticket #%d reopened: %s", ticket.id, ticket.title)
 
     def _resolve(self, conn: Connection, ticket: Ticket, now: datetime, device: Device | None) -> None:
         change(conn, ticket.id, state=RESOLVED, resolved_at=now, open_key=None)
         record(conn, ticket.id, now, "resolved", "fleetmon", "the fault stayed away for the confirmation period")
-        outbox.enqueue(conn, self.config, self._ticket(conn, ticket.id), "resolved", now, device)
+        self._notices.append(outbox.Notice(self._ticket(conn, ticket.id), "resolved", device))
         self._resolved += 1
         log.info("ticket #%d resolved: %s", ticket.id, ticket.title)
 
@@ -322,17 +325,18 @@ class TicketEngine:
             if ticket.state == OPEN and ticket.escalated_at is None and age > sla.acknowledge:
                 change(conn, ticket.id, escalated_at=now)
                 record(conn, ticket.id, now, "escalated", "fleetmon", f"not acknowledged within {sla.acknowledge / 60:g} min")
-                sent = outbox.enqueue(conn, self.config, self._ticket(conn, ticket.id), "escalated", now, device, to_lead=True)
-                if not sent:
+                escalated = self._ticket(conn, ticket.id)
+                self._notices.append(outbox.Notice(escalated, "escalated", device, to_lead=True))
+                if not outbox.route(self.config.notifications, escalated, to_lead=True):
                     log.warning("ticket #%d not acknowledged in time, and no lead is configured for %r", ticket.id, ticket.area)
             if ticket.repair_overdue_at is None and age > sla.repair:
                 change(conn, ticket.id, repair_overdue_at=now)
                 record(conn, ticket.id, now, "repair overdue", "fleetmon", f"not repaired within {sla.repair / 3600:g} h")
-                outbox.enqueue(conn, self.config, self._ticket(conn, ticket.id), "repair_overdue", now, device)
+                self._notices.append(outbox.Notice(self._ticket(conn, ticket.id), "repair_overdue", device))
 
     def _close_repaired(self, conn: Connection, now: datetime) -> None:
         pending = select(tickets).where(tickets.c.close_requested_at.is_not(None), tickets.c.state != CLOSED)
         for row in conn.execute(pending).mappings().all():
             closed = close_if_healthy(conn, Ticket.from_row(row), now, self.config)
             if closed is not None:
-                outbox.enqueue(conn, self.config, closed, "closed", now, self._devices.get(closed.device_id or ""))
+                self._notices.append(outbox.Notice(closed, "closed", self._devices.get(closed.device_id or "")))

@@ -1,11 +1,14 @@
-"""Message texts from Jinja2 templates (`templates/<language>.txt.j2`): Vietnamese by default, English available.
+"""Message texts from Jinja2 templates (`templates/ticket.<language>.txt.j2`): Vietnamese by default, English available.
 
 A message says what is broken, where (area, site, address, map coordinates), since when, what
-the monitor saw, and what to check. The first line of a rendered template is the subject.
+the monitor saw, and what to check. The first line of a rendered template is the subject. A
+storm (many tickets for one channel in one engine step) is one digest (`digest.<language>.txt.j2`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jinja2
@@ -87,10 +90,21 @@ class Message:
 
 
 def render(ticket: Ticket, event: str, device: Device | None, *, language: str = "vi", link: str = "", note: str = "") -> Message:
-    text = _ENV.get_template(f"{language}.txt.j2").render(
+    text = _ENV.get_template(f"ticket.{language}.txt.j2").render(
         t=ticket, device=device, headline=HEADLINES[language][event], kind=KIND_LABELS[language].get(ticket.kind, ticket.kind),
         checks=CHECKS[language].get(ticket.kind, ""), severity=SEVERITY_LABELS[language].get(ticket.severity, ticket.severity),
         since=f"{ticket.fault_since:%Y-%m-%d %H:%M}", link=f"{link}{ticket.id}" if link else "", note=note,
     )
+    subject, _, body = text.partition("\n")
+    return Message(subject=subject.strip(), body=body.strip() + "\n")
+
+
+def render_digest(items: Sequence[tuple[Ticket, str]], *, language: str = "vi", link: str = "") -> Message:
+    """One message for many (ticket, event) pairs, e.g. a district's power cut."""
+    kinds = Counter(KIND_LABELS[language].get(t.kind, t.kind) for t, _ in items)
+    summary = ", ".join(f"{n} {label}" for label, n in kinds.most_common())
+    text = _ENV.get_template(f"digest.{language}.txt.j2").render(summary=summary, items=[
+        {"t": t, "headline": HEADLINES[language][event], "severity": SEVERITY_LABELS[language].get(t.severity, t.severity),
+         "since": f"{t.fault_since:%Y-%m-%d %H:%M}", "link": f"{link}{t.id}" if link else ""} for t, event in items])
     subject, _, body = text.partition("\n")
     return Message(subject=subject.strip(), body=body.strip() + "\n")

@@ -12,16 +12,17 @@ Message-ID, webhook `Idempotency-Key`) so a receiver can drop that rare repeat.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
-from fleetmon.alerts.messages import render
+from fleetmon.alerts.messages import render, render_digest
 from fleetmon.alerts.tickets import Ticket
-from fleetmon.config import Config, NotificationsConfig
+from fleetmon.config import AlertmanagerChannel, Config, NotificationsConfig
 from fleetmon.inventory.model import Device, split_area_path
 from fleetmon.store.schema import notification_outbox
 
@@ -60,23 +61,51 @@ def alert(ticket: Ticket, now: datetime, summary: str, body: str) -> dict[str, A
     return found
 
 
-def enqueue(conn: Connection, config: Config, ticket: Ticket, event: str, now: datetime, device: Device | None = None,
-            *, to_lead: bool = False, note: str = "") -> int:
-    """Outbox rows for everyone who should hear of `event`; returns how many."""
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Someone should hear of `event` on `ticket`: its team, or the area's lead."""
+
+    ticket: Ticket
+    event: str
+    device: Device | None = None
+    to_lead: bool = False
+    note: str = ""
+
+
+def _ticket_json(ticket: Ticket) -> dict[str, Any]:
+    return {"id": ticket.id, "kind": ticket.kind, "state": ticket.state, "severity": ticket.severity, "team": ticket.team,
+            "title": ticket.title, "detail": ticket.detail, "area": ticket.area, "site": ticket.site, "device": ticket.device_id,
+            "affected": list(ticket.affected), "assignee": ticket.assignee, "since": ticket.fault_since.isoformat()}
+
+
+def enqueue(conn: Connection, config: Config, notices: Sequence[Notice], now: datetime) -> int:
+    """Outbox rows for everyone who should hear of these; returns how many rows.
+
+    More than `notifications.group_over` notices for one channel become one digest message
+    (a district's power cut is one message per team, not hundreds); Alertmanager, which groups
+    alerts itself, gets every alert.
+    """
     notifications = config.notifications
-    channels = route(notifications, ticket, to_lead)
-    if not channels:
-        return 0
-    message = render(ticket, event, device, language=notifications.language, link=notifications.link, note=note)
-    payload = {"event": event, "ticket": {"id": ticket.id, "kind": ticket.kind, "state": ticket.state, "severity": ticket.severity,
-               "team": ticket.team, "title": ticket.title, "detail": ticket.detail, "area": ticket.area, "site": ticket.site,
-               "device": ticket.device_id, "affected": list(ticket.affected), "assignee": ticket.assignee,
-               "since": ticket.fault_since.isoformat()},
-               "alert": alert(ticket, now, message.subject, message.body)}
-    rows = [{"ticket_id": ticket.id, "channel": name, "event": event, "subject": message.subject, "body": message.body,
-             "payload": json.dumps(payload, ensure_ascii=False), "created_at": now, "next_attempt_at": now, "attempts": 0,
-             "last_error": ""} for name in channels]
-    conn.execute(insert(notification_outbox), rows)
+    by_channel: dict[str, list[Notice]] = defaultdict(list)
+    for notice in notices:
+        for name in route(notifications, notice.ticket, notice.to_lead):
+            by_channel[name].append(notice)
+    rows = []
+    base = {"created_at": now, "next_attempt_at": now, "attempts": 0, "last_error": ""}
+    for name, items in by_channel.items():
+        if len(items) > notifications.group_over and not isinstance(notifications.channels[name], AlertmanagerChannel):
+            digest = render_digest([(n.ticket, n.event) for n in items], language=notifications.language, link=notifications.link)
+            payload: dict[str, Any] = {"event": "digest", "tickets": [dict(_ticket_json(n.ticket), event=n.event) for n in items]}
+            rows.append({"ticket_id": None, "channel": name, "event": "digest", "subject": digest.subject, "body": digest.body,
+                         "payload": json.dumps(payload, ensure_ascii=False), **base})
+            continue
+        for n in items:
+            message = render(n.ticket, n.event, n.device, language=notifications.language, link=notifications.link, note=n.note)
+            payload = {"event": n.event, "ticket": _ticket_json(n.ticket), "alert": alert(n.ticket, now, message.subject, message.body)}
+            rows.append({"ticket_id": n.ticket.id, "channel": name, "event": n.event, "subject": message.subject, "body": message.body,
+                         "payload": json.dumps(payload, ensure_ascii=False), **base})
+    if rows:
+        conn.execute(insert(notification_outbox), rows)
     return len(rows)
 
 

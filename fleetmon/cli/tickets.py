@@ -194,7 +194,7 @@ def close(app: AppContext, ticket_id: int, cause: str, action_taken: str, parts:
     with app.engine.begin() as conn:
         t = _get(lambda: tickets.close(conn, ticket_id, repair, actor, now, app.config))
         if t.state == tickets.CLOSED:
-            outbox.enqueue(conn, app.config, t, "closed", now)
+            outbox.enqueue(conn, app.config, [outbox.Notice(t, "closed")], now)
     if t.state == tickets.CLOSED:
         click.echo(f"#{t.id} closed; repair recorded ({_vnd(cost_vnd)})")
     else:

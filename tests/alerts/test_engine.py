@@ -144,3 +144,15 @@ def test_each_problem_kind_is_named_by_the_monitors_words(make_fleet: Any) -> No
     fleet.wait(86400 + 120, problems={f"cam-{kind}": (text,) for kind, text in words.items()})
     assert sorted((t.subject, t.kind) for t in fleet.tickets()) == sorted((f"cam-{k}", k) for k in words)
     assert all(t.state in ACTIVE for t in fleet.tickets())
+
+
+def test_a_storm_is_one_message_per_team_listing_every_ticket(make_fleet: Any) -> None:
+    sites = [camera(f"cam-{s}-{n}", site=f"Điểm {s:02d}") for s in range(12) for n in range(3)]
+    fleet = make_fleet([*sites, camera("cam-ok", site="Chợ")])
+    fleet.sweep()
+    fleet.wait(1200, down=[c.id for c in sites])  # a commune's power cut
+    opened = fleet.tickets()
+    assert len(opened) == 12 and {t.kind for t in opened} == {"site_offline"}
+    [(ticket_id, event, body)] = fleet.messages()
+    assert (ticket_id, event) == (None, "digest")
+    assert all(f"#{t.id} [New fault]" in body for t in opened) and "Điểm 00" in body and "Điểm 11" in body
