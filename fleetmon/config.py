@@ -333,6 +333,9 @@ class NotificationsConfig(_Model):
     retry_initial: Seconds = 10.0
     retry_max: Seconds = 3600.0
     give_up_after: int = Field(default=50, ge=1)  # attempts; the message stays in the outbox, marked failed
+    # A sender holds the messages it sends this long; a dead sender's are sent by another after it.
+    # Longer than the slowest delivery (15 s timeout), or a slow send could be taken over and sent twice.
+    claim_for: Annotated[float, BeforeValidator(_parse_duration), Field(ge=20)] = 60.0
 
     @model_validator(mode="after")
     def _known_channels(self) -> NotificationsConfig:

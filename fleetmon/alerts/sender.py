@@ -26,7 +26,6 @@ from fleetmon.store.schema import tickets
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 120.0
 ALERTMANAGER_REFRESH_SECONDS = 60.0
 
 
@@ -42,7 +41,7 @@ class Sender:
 
     def _claim(self) -> list[outbox.Pending]:
         with self.engine.begin() as conn:
-            return outbox.claim(conn, self.owner, self._now(), LEASE_SECONDS)
+            return outbox.claim(conn, self.owner, self._now(), self.config.notifications.claim_for)
 
     def _sent(self, message: outbox.Pending) -> None:
         with self.engine.begin() as conn:

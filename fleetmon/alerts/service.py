@@ -34,7 +34,7 @@ async def start_tickets(config: Config, engine: Engine, worker_id: str, stack: A
         log.info("tickets disabled in the config")
         return
     tasks = [asyncio.create_task(_engine_loop(TicketEngine(config, engine, owner=worker_id), config.tickets.interval)),
-             asyncio.create_task(Sender(config, engine, owner=worker_id).run())]
+             asyncio.create_task(Sender(config, engine, owner=worker_id).run(interval=min(2.0, config.tickets.interval)))]
 
     async def stop() -> None:
         for task in tasks:

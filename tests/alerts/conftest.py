@@ -57,6 +57,7 @@ class Fleet:
     now: float = START
     statuses: dict[str, DeviceStatus] = field(default_factory=dict)
     engine: TicketEngine | None = None
+    policy: machine.Policy = POLICY
 
     def __post_init__(self) -> None:
         with self.store.begin() as conn:
@@ -77,14 +78,14 @@ class Fleet:
             alive = device_id not in down
             reach = Observation(device_id=device_id, probe="reachability", status=ProbeStatus.OK if alive else ProbeStatus.TIMEOUT,
                                 at=self.now, duration_seconds=0.01, alive=alive, error="" if alive else "reachability: timeout")
-            if (t := machine.apply(status, reach, POLICY, liveness=True)) is not None:
+            if (t := machine.apply(status, reach, self.policy, liveness=True)) is not None:
                 changes.append(t)
             if alive:
                 onvif = Observation(device_id=device_id, probe="onvif", status=ProbeStatus.OK, at=self.now, duration_seconds=0.1,
                                     alive=True, problems=problems.get(device_id, ()))
-                if (t := machine.apply(status, onvif, POLICY, liveness=False)) is not None:
+                if (t := machine.apply(status, onvif, self.policy, liveness=False)) is not None:
                     changes.append(t)
-        changes += rootcause.resolve(self.devices, self.statuses, self.now, POLICY)
+        changes += rootcause.resolve(self.devices, self.statuses, self.now, self.policy)
         with self.store.begin() as conn:
             statelog.write(conn, changes)
         if step:
