@@ -76,6 +76,7 @@ class TicketEngine:
         self._devices_loaded = -1e18
         self._opened = self._resolved = 0
         self._notices: list[outbox.Notice] = []  # told at the end of the step, in its transaction
+        self._behind: dict[str, list[str]] = {}
 
     # -- one step ------------------------------------------------------------------------------
 
@@ -210,6 +211,14 @@ class TicketEngine:
     def _ticket(conn: Connection, ticket_id: int) -> Ticket:
         return Ticket.from_row(conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().one())
 
+    @staticmethod
+    def _tickets(conn: Connection, ids: Sequence[int]) -> dict[int, Ticket]:
+        found: dict[int, Ticket] = {}
+        for start in range(0, len(ids), 1000):
+            rows = conn.execute(select(tickets).where(tickets.c.id.in_(ids[start : start + 1000]))).mappings()
+            found.update((r["id"], Ticket.from_row(r)) for r in rows)
+        return found
+
     # -- timers -----------------------------------------------------------------------------------
 
     def _tick(self, conn: Connection, now: datetime) -> None:
@@ -217,8 +226,10 @@ class TicketEngine:
         active_windows = [w for w in windows.load(conn) if w.active(now)]
         faults = conn.execute(select(ticket_faults).order_by(ticket_faults.c.id)).mappings().all()
         flapping = {f["subject"] for f in faults if f["kind"] == FaultKind.FLAPPING.value and f["present"]}
+        linked = self._tickets(conn, [f["ticket_id"] for f in faults if f["ticket_id"] is not None])
+        self._behind = self._behind_index()
         for fault in faults:
-            ticket = self._ticket(conn, fault["ticket_id"]) if fault["ticket_id"] is not None else None
+            ticket = linked.get(fault["ticket_id"]) if fault["ticket_id"] is not None else None
             device = self._devices.get(fault["device_id"] or "")
             if not fault["present"]:
                 cleared = fault["cleared_at"]
@@ -251,12 +262,20 @@ class TicketEngine:
         self._check_sla(conn, now)
         self._close_repaired(conn, now)
 
-    def _affected(self, subject: str, kind: str, device_id: str | None) -> list[str]:
+    def _behind_index(self) -> dict[str, list[str]]:
+        """Units offline behind each parent, from one pass over the fleet (per timer check, not per ticket)."""
+        index: dict[str, list[str]] = defaultdict(list)
+        for device_id, seen in self._seen.items():
+            if seen.behind:
+                index[seen.behind].append(device_id)
+        return index
+
+    def _affected(self, subject: str, kind: str, device_id: str | None, behind: dict[str, list[str]]) -> list[str]:
         if kind == FaultKind.SITE_OFFLINE.value:
             area, site = _where(subject, None)
             return sorted(i for i in self._sites.get((area, site), []) if (s := self._seen.get(i)) is not None and s.offline)
         if kind == FaultKind.DEVICE_DOWN.value and device_id:
-            return sorted(i for i, s in self._seen.items() if s.behind == device_id)
+            return sorted(behind.get(device_id, ()))
         return []
 
     def _title(self, kind: str, subject: str, device: Device | None, affected: Sequence[str]) -> str:
@@ -271,7 +290,7 @@ class TicketEngine:
 
     def _open(self, conn: Connection, fault: Any, now: datetime, device: Device | None, area: str, site: str) -> None:
         rule = self.config.tickets.rule(fault["kind"])
-        affected = self._affected(fault["subject"], fault["kind"], fault["device_id"])
+        affected = self._affected(fault["subject"], fault["kind"], fault["device_id"], self._behind)
         key = open_key(fault["subject"], fault["kind"])
         existing = conn.execute(select(tickets.c.id).where(tickets.c.open_key == key)).scalar_one_or_none()
         if existing is not None:  # one open ticket per device and fault, whatever else happened
@@ -311,7 +330,7 @@ class TicketEngine:
         for row in conn.execute(select(tickets.c.id, tickets.c.subject, tickets.c.kind, tickets.c.device_id, tickets.c.affected)
                                 .where(tickets.c.state.in_(ACTIVE), tickets.c.kind.in_(kinds))).all():
             known = [a for a in row.affected.split("\n") if a]
-            now_seen = self._affected(row.subject, row.kind, row.device_id)
+            now_seen = self._affected(row.subject, row.kind, row.device_id, self._behind)
             merged = sorted(set(known) | set(now_seen))
             if merged != sorted(known):
                 change(conn, row.id, affected="\n".join(merged))
