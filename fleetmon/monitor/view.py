@@ -35,6 +35,10 @@ class MonitorView:
     statuses: dict[str, DeviceStatus] = field(default_factory=dict)  # the devices this worker probes
     sweeps: dict[str, SweepStats] = field(default_factory=dict)
     started_at: float = 0.0
+    # Fleet-wide ticket counts, replaced whole by fleetmon.alerts after each engine step (so shared, not copied):
+    # open tickets by (area, kind, severity, state), and SLA breaches of open tickets by (area, sla).
+    tickets: Mapping[tuple[str, str, str, str], int] = field(default_factory=dict)
+    ticket_sla_breaches: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def snapshot(self) -> MonitorView:
         """A copy safe to read from another thread (statuses copied one level deep)."""
@@ -44,4 +48,6 @@ class MonitorView:
             statuses={k: copy.copy(v) for k, v in self.statuses.items()},
             sweeps={k: copy.copy(v) for k, v in self.sweeps.items()},
             started_at=self.started_at,
+            tickets=self.tickets,
+            ticket_sla_breaches=self.ticket_sla_breaches,
         )
