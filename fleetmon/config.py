@@ -245,7 +245,7 @@ DEFAULT_TICKET_RULES: dict[str, TicketRule] = {
     "stream_dead": _rule(900, "high"),
     "reboot_loop": _rule(0, "high"),
     "flapping": _rule(0, "medium"),
-    "unit_swapped": _rule(0, "medium", "inventory"),
+    "unit_swapped": _rule(0, "medium"),
     "login_refused": _rule(900, "medium"),
     "other": _rule(3600, "low"),
 }
@@ -389,6 +389,18 @@ class Config(_Model):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'fleetmon.db'}"
+
+    @model_validator(mode="after")
+    def _ticket_teams_routed(self) -> Config:
+        """Once teams are configured, every rule's team must be one of them: a team nobody listens to loses tickets' messages."""
+        teams = self.notifications.teams
+        if teams:
+            for kind in DEFAULT_TICKET_RULES:
+                team = self.tickets.rule(kind).team
+                if team not in teams:
+                    raise ValueError(f"tickets.rules.{kind}.team: no team {team!r} in notifications.teams "
+                                     f"(known: {', '.join(sorted(teams))})")
+        return self
 
     def profile(self, name: str) -> CredentialProfile | None:
         return self.credentials.get(name or self.default_credentials or "")

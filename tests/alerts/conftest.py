@@ -36,7 +36,7 @@ def config(**sections: Any) -> Config:
     """The defaults, with a webhook for the field team so that every message lands in the outbox."""
     data: dict[str, Any] = {"notifications": {"channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
                                                            "lead": {"type": "webhook", "url": "http://127.0.0.1:9/lead"}},
-                                              "teams": {"field": {"channels": ["hook"]}, "inventory": {"channels": ["hook"]}},
+                                              "teams": {"field": {"channels": ["hook"]}},
                                               "leads": {"Thanh Hóa": ["lead"]}, "language": "en"}}
     data.update(sections)
     return parse_config(data)

@@ -156,3 +156,13 @@ def test_a_storm_is_one_message_per_team_listing_every_ticket(make_fleet: Any) -
     [(ticket_id, event, body)] = fleet.messages()
     assert (ticket_id, event) == (None, "digest")
     assert all(f"#{t.id} [New fault]" in body for t in opened) and "Điểm 00" in body and "Điểm 11" in body
+
+
+def test_a_rule_whose_team_is_not_configured_is_refused() -> None:
+    import pytest
+
+    from fleetmon.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match=r"tickets.rules.disk_full.team: no team 'recorders' in notifications.teams"):
+        parse_config({"tickets": {"rules": {"disk_full": {"team": "recorders"}}},
+                      "notifications": {"channels": {"m": {"type": "email", "to": ["a@b"]}}, "teams": {"field": {"channels": ["m"]}}}})
