@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -266,6 +267,31 @@ DEFAULT_SLA: dict[str, SlaConfig] = {
 }
 
 
+def _utc_moment(value: Any) -> Any:
+    """A date is its midnight; a time without an offset is UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+class MaintenancePlan(_Model):
+    """Upkeep on schedule: every `every`, one ticket per matching site listing its tasks and units."""
+
+    every: Seconds
+    tasks: tuple[str, ...] = Field(min_length=1)  # e.g. "clean lenses", "check power and cabling", "test footage retrieval"
+    area: str = ""  # sites in this area subtree (all when empty)
+    sites: tuple[str, ...] = ()  # only these site names
+    models: tuple[str, ...] = ()  # only sites with units of these models; the ticket lists those units
+    # First due then (default: at once), later ones `every` after the last; a date is its midnight, no offset is UTC.
+    starts: Annotated[datetime | None, BeforeValidator(_utc_moment)] = None
+    severity: Severity = "low"
+    team: str = "field"
+
+
 class TicketsConfig(_Model):
     """How health becomes tickets (see docs/TICKETS.md). Every rule has a default; a config names only what it changes."""
 
@@ -276,6 +302,7 @@ class TicketsConfig(_Model):
     reopen_within: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 86400.0  # back within: same ticket
     close_after_healthy: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 900.0  # healthy this long: may close
     interval: Seconds = 10.0  # how often the engine reads new health changes and checks its timers
+    plans: dict[str, MaintenancePlan] = Field(default_factory=dict)  # preventive maintenance, by name
 
     def rule(self, kind: str) -> TicketRule:
         return self.rules.get(kind) or DEFAULT_TICKET_RULES[kind]  # type: ignore[call-overload]
@@ -395,11 +422,11 @@ class Config(_Model):
         """Once teams are configured, every rule's team must be one of them: a team nobody listens to loses tickets' messages."""
         teams = self.notifications.teams
         if teams:
-            for kind in DEFAULT_TICKET_RULES:
-                team = self.tickets.rule(kind).team
+            named = [(f"tickets.rules.{kind}.team", self.tickets.rule(kind).team) for kind in DEFAULT_TICKET_RULES]
+            named += [(f"tickets.plans.{name}.team", plan.team) for name, plan in self.tickets.plans.items()]
+            for where, team in named:
                 if team not in teams:
-                    raise ValueError(f"tickets.rules.{kind}.team: no team {team!r} in notifications.teams "
-                                     f"(known: {', '.join(sorted(teams))})")
+                    raise ValueError(f"{where}: no team {team!r} in notifications.teams (known: {', '.join(sorted(teams))})")
         return self
 
     def profile(self, name: str) -> CredentialProfile | None:

@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from fleetmon.alerts import outbox, windows
+from fleetmon.alerts import outbox, plans, windows
 from fleetmon.alerts.faults import AVAILABILITY, FaultKind, Seen, classify, site_subject
 from fleetmon.alerts.messages import KIND_LABELS
 from fleetmon.alerts.tickets import ACTIVE, CLOSED, OPEN, RESOLVED, Ticket, change, close_if_healthy, open_key, record
@@ -259,6 +259,7 @@ class TicketEngine:
             else:
                 self._open(conn, fault, now, device, area, site)
         self._refresh_affected(conn)
+        self._open_planned(conn, now)
         self._check_sla(conn, now)
         self._close_repaired(conn, now)
 
@@ -324,6 +325,14 @@ class TicketEngine:
         self._notices.append(outbox.Notice(self._ticket(conn, ticket.id), "resolved", device))
         self._resolved += 1
         log.info("ticket #%d resolved: %s", ticket.id, ticket.title)
+
+    def _open_planned(self, conn: Connection, now: datetime) -> None:
+        language = self.config.notifications.language
+        for name, plan, site in plans.due(conn, self.config.tickets.plans, self._sites, self._devices, now):
+            label = KIND_LABELS[language][plans.KIND]
+            ticket_id = plans.open_ticket(conn, name, plan, site, now, f"{label} ({name}): {site.site}")
+            self._notices.append(outbox.Notice(self._ticket(conn, ticket_id), "opened"))
+            self._opened += 1
 
     def _refresh_affected(self, conn: Connection) -> None:
         kinds = [k.value for k in AVAILABILITY]

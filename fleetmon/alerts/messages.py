@@ -26,14 +26,14 @@ KIND_LABELS: dict[str, dict[str, str]] = {
         "footage_short": "không đủ số ngày lưu hình", "clock_skew": "đồng hồ sai giờ", "picture": "lỗi hình ảnh",
         "stream_dead": "mất luồng video", "reboot_loop": "khởi động lại liên tục", "flapping": "chập chờn (lúc có lúc mất)",
         "unit_swapped": "thiết bị bị thay / đổi firmware", "login_refused": "từ chối đăng nhập (đổi mật khẩu?)",
-        "other": "sự cố khác",
+        "other": "sự cố khác", "preventive": "bảo dưỡng định kỳ",
     },
     "en": {
         "device_down": "unit offline", "site_offline": "whole site offline (power or uplink)", "disk_failed": "disk failed",
         "disk_full": "disk full", "recording_stopped": "recording stopped", "footage_short": "footage short of retention",
         "clock_skew": "clock wrong", "picture": "picture fault", "stream_dead": "video stream dead", "reboot_loop": "reboot loop",
         "flapping": "flapping (up and down)", "unit_swapped": "unit swapped or firmware changed",
-        "login_refused": "login refused (password changed?)", "other": "other fault",
+        "login_refused": "login refused (password changed?)", "other": "other fault", "preventive": "preventive maintenance",
     },
 }
 
@@ -53,6 +53,7 @@ CHECKS: dict[str, dict[str, str]] = {
         "unit_swapped": "số serial/firmware trên thiết bị so với danh mục; cập nhật danh mục nếu thay có chủ đích",
         "login_refused": "mật khẩu trên thiết bị so với hồ sơ đăng nhập của fleetmon",
         "other": "chi tiết giám sát thấy ở trên",
+        "preventive": "làm các việc đã nêu ở trên cho từng thiết bị trong danh sách",
     },
     "en": {
         "device_down": "power, power adapter/PoE, network cable and the switch port of the unit",
@@ -69,6 +70,7 @@ CHECKS: dict[str, dict[str, str]] = {
         "unit_swapped": "serial/firmware on the unit against the inventory; update the inventory if the swap was planned",
         "login_refused": "the password on the unit against fleetmon's credential profile",
         "other": "the details monitoring saw, above",
+        "preventive": "the tasks above, on every unit listed",
     },
 }
 
@@ -77,6 +79,12 @@ HEADLINES: dict[str, dict[str, str]] = {
            "repair_overdue": "Quá hạn sửa chữa", "closed": "Đã đóng phiếu"},
     "en": {"opened": "New fault", "reopened": "Fault back", "resolved": "Fault cleared", "escalated": "Not acknowledged in time",
            "repair_overdue": "Repair overdue", "closed": "Ticket closed"},
+}
+
+AFFECTED_LABELS: dict[str, dict[str, str]] = {
+    "vi": {"device_down": "Các thiết bị phía sau không liên lạc được", "site_offline": "Các thiết bị của điểm mất kết nối",
+           "preventive": "Thiết bị"},
+    "en": {"device_down": "Units behind it, unreachable", "site_offline": "Units of the site offline", "preventive": "Units"},
 }
 
 SEVERITY_LABELS = {"vi": {"critical": "khẩn cấp", "high": "cao", "medium": "trung bình", "low": "thấp"},
@@ -94,6 +102,7 @@ def render(ticket: Ticket, event: str, device: Device | None, *, language: str =
         t=ticket, device=device, headline=HEADLINES[language][event], kind=KIND_LABELS[language].get(ticket.kind, ticket.kind),
         checks=CHECKS[language].get(ticket.kind, ""), severity=SEVERITY_LABELS[language].get(ticket.severity, ticket.severity),
         since=f"{ticket.fault_since:%Y-%m-%d %H:%M}", link=f"{link}{ticket.id}" if link else "", note=note,
+        affected=AFFECTED_LABELS[language].get(ticket.kind, AFFECTED_LABELS[language]["preventive"]),
     )
     subject, _, body = text.partition("\n")
     return Message(subject=subject.strip(), body=body.strip() + "\n")

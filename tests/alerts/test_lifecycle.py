@@ -9,7 +9,7 @@ import pytest
 from fleetmon.alerts import tickets
 from fleetmon.alerts.tickets import ACKNOWLEDGED, CLOSED, IN_PROGRESS, OPEN, RESOLVED, Repair, TicketError
 from fleetmon.inventory.model import Funding
-from tests.alerts.conftest import camera, config, when
+from tests.alerts.conftest import START, camera, config, when
 
 REPAIR = Repair(cause="PoE adapter burnt", action="replaced the adapter", parts="PoE 48 V adapter", cost_vnd=450_000, hours=1.5,
                 funding=Funding.SOCIAL, by="Lê Văn Tâm")
@@ -119,3 +119,36 @@ def test_resolving_by_hand_is_refused_while_the_fault_is_seen(make_fleet: Any) -
     fleet.wait(120)
     with fleet.store.begin() as conn:
         assert tickets.resolve(conn, ticket.id, "tâm", when(fleet.now)).state == RESOLVED
+
+
+def test_an_upkeep_plan_opens_one_ticket_per_site_on_schedule(make_fleet: Any) -> None:
+    from datetime import timedelta
+
+    from fleetmon.alerts.tickets import Ticket
+
+    devices = [camera("cam-a1", site="Chợ"), camera("cam-a2", site="Chợ"), camera("cam-b1", site="Trường"),
+               camera("cam-x", area="Thanh Hóa / Quảng Xương / Quảng Tân", site="UBND")]
+    plan = {"every": "180d", "area": "Thanh Hóa / Thọ Xuân", "starts": when(START + 86400).isoformat(),
+            "tasks": ["lau ống kính", "kiểm tra nguồn và dây", "thử trích xuất hình"]}
+    fleet = make_fleet(devices, config(tickets={"plans": {"6-thang": plan}}))
+    fleet.sweep()
+    assert fleet.tickets() == []  # not due before its start
+    fleet.now += 86400
+    fleet.step()
+    chợ, trường = sorted(fleet.tickets(), key=lambda t: t.site)
+    assert (chợ.kind, chợ.site, chợ.affected, chợ.severity) == ("preventive", "Chợ", ("cam-a1", "cam-a2"), "low")
+    assert chợ.detail == "lau ống kính; kiểm tra nguồn và dây; thử trích xuất hình" and trường.affected == ("cam-b1",)
+    [(_, event, body)] = [m for m in fleet.messages() if m[0] == chợ.id]
+    assert event == "opened" and "Tasks: lau ống kính" in body and "Units (2): cam-a1, cam-a2" in body
+    fleet.now += 3600
+    with fleet.store.begin() as conn:
+        done: Ticket = tickets.close(conn, chợ.id, Repair(cause="định kỳ", action="đã lau, kiểm tra, thử", hours=2.0), "tâm",
+                                     when(fleet.now), fleet.cfg)
+    assert done.state == CLOSED
+    fleet.now += timedelta(days=90).total_seconds()
+    fleet.step()
+    assert len(fleet.tickets()) == 2  # not due again yet
+    fleet.now += timedelta(days=91).total_seconds()
+    fleet.step()
+    by_site = sorted((t.site, t.state) for t in fleet.tickets())
+    assert by_site == [("Chợ", CLOSED), ("Chợ", OPEN), ("Trường", OPEN)]  # Trường's is still open: no second one
