@@ -292,6 +292,18 @@ class MaintenancePlan(_Model):
     team: str = "field"
 
 
+OWNER_TEAM = "owner"  # the team of a ticket while a camera's owner is asked to check it first
+
+
+class OwnerFirst(_Model):
+    """Household cameras: ask the owner (inventory contact) to check power and router before sending a technician."""
+
+    kinds: tuple[FaultKindName, ...] = ("device_down",)
+    funding: tuple[Literal["state_budget", "social", "household_shared"], ...] = ("household_shared",)
+    wait: Seconds = 7200.0  # still broken this long after the owner was asked: the rule's team takes over
+    channels: tuple[str, ...] = Field(min_length=1)  # where owner messages go (an SMS or Zalo gateway behind a webhook)
+
+
 class TicketsConfig(_Model):
     """How health becomes tickets (see docs/TICKETS.md). Every rule has a default; a config names only what it changes."""
 
@@ -303,6 +315,7 @@ class TicketsConfig(_Model):
     close_after_healthy: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 900.0  # healthy this long: may close
     interval: Seconds = 10.0  # how often the engine reads new health changes and checks its timers
     plans: dict[str, MaintenancePlan] = Field(default_factory=dict)  # preventive maintenance, by name
+    owner_first: OwnerFirst | None = None  # off unless configured
 
     def rule(self, kind: str) -> TicketRule:
         return self.rules.get(kind) or DEFAULT_TICKET_RULES[kind]  # type: ignore[call-overload]
@@ -425,8 +438,16 @@ class Config(_Model):
             named = [(f"tickets.rules.{kind}.team", self.tickets.rule(kind).team) for kind in DEFAULT_TICKET_RULES]
             named += [(f"tickets.plans.{name}.team", plan.team) for name, plan in self.tickets.plans.items()]
             for where, team in named:
-                if team not in teams:
+                if team not in teams and team != OWNER_TEAM:
                     raise ValueError(f"{where}: no team {team!r} in notifications.teams (known: {', '.join(sorted(teams))})")
+        return self
+
+    @model_validator(mode="after")
+    def _owner_channels_known(self) -> Config:
+        first = self.tickets.owner_first
+        for name in first.channels if first else ():
+            if name not in self.notifications.channels:
+                raise ValueError(f"tickets.owner_first.channels: no channel named {name!r} in notifications.channels")
         return self
 
     def profile(self, name: str) -> CredentialProfile | None:

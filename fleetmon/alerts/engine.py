@@ -38,7 +38,7 @@ from fleetmon.alerts import outbox, plans, windows
 from fleetmon.alerts.faults import AVAILABILITY, FaultKind, Seen, classify, site_subject
 from fleetmon.alerts.messages import KIND_LABELS
 from fleetmon.alerts.tickets import ACTIVE, CLOSED, OPEN, RESOLVED, Ticket, change, close_if_healthy, open_key, record
-from fleetmon.config import Config
+from fleetmon.config import DEFAULT_TICKET_RULES, OWNER_TEAM, Config
 from fleetmon.health.model import Cause, Health
 from fleetmon.inventory.model import Device
 from fleetmon.store.inventory import load_devices
@@ -57,6 +57,10 @@ class StepResult:
     caught_up: bool
     opened: int = 0
     resolved: int = 0
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min"
 
 
 def _where(subject: str, device: Device | None) -> tuple[str, str]:
@@ -297,16 +301,20 @@ class TicketEngine:
         if existing is not None:  # one open ticket per device and fault, whatever else happened
             conn.execute(update(ticket_faults).where(ticket_faults.c.id == fault["id"]).values(ticket_id=existing))
             return
+        owner = self._owner_first(fault["kind"], device)
         result = conn.execute(insert(tickets).values(
-            subject=fault["subject"], kind=fault["kind"], open_key=key, state=OPEN, severity=rule.severity, team=rule.team,
-            device_id=fault["device_id"], area=area, site=site, title=self._title(fault["kind"], fault["subject"], device, affected),
-            detail=fault["detail"], affected="\n".join(affected), assignee="", fault_since=fault["since"], opened_at=now, sla_from=now,
+            subject=fault["subject"], kind=fault["kind"], open_key=key, state=OPEN, severity=rule.severity,
+            team=OWNER_TEAM if owner else rule.team, device_id=fault["device_id"], area=area, site=site,
+            title=self._title(fault["kind"], fault["subject"], device, affected), detail=fault["detail"], affected="\n".join(affected),
+            assignee=owner, fault_since=fault["since"], opened_at=now, sla_from=now,
             reopened=0, repair_cause="", repair_action="", repair_parts="", repaired_by=""))
         ticket_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         conn.execute(update(ticket_faults).where(ticket_faults.c.id == fault["id"]).values(ticket_id=ticket_id))
         record(conn, ticket_id, now, "opened", "fleetmon", fault["detail"])
         ticket = self._ticket(conn, ticket_id)
-        self._notices.append(outbox.Notice(ticket, "opened", device))
+        self._notices.append(outbox.Notice(ticket, "ask_owner" if owner else "opened", device))
+        if owner:
+            record(conn, ticket_id, now, "owner asked", "fleetmon", f"asked {owner} to check power and router first")
         self._opened += 1
         log.info("ticket #%d opened: %s", ticket_id, ticket.title)
 
@@ -344,9 +352,30 @@ class TicketEngine:
             if merged != sorted(known):
                 change(conn, row.id, affected="\n".join(merged))
 
+    def _owner_first(self, kind: str, device: Device | None) -> str:
+        """The owner to ask first, for a household camera's fault the config says owners can check; else ""."""
+        first = self.config.tickets.owner_first
+        if first is None or device is None or not device.owner_contact or kind not in first.kinds:
+            return ""
+        return device.owner_contact if device.funding is not None and device.funding.value in first.funding else ""
+
+    def _owner_to_technician(self, conn: Connection, ticket: Ticket, now: datetime) -> Ticket:
+        first = self.config.tickets.owner_first
+        if first is None or ticket.team != OWNER_TEAM or (now - ticket.opened_at).total_seconds() < first.wait:
+            return ticket
+        team = self.config.tickets.rule(ticket.kind).team if ticket.kind in DEFAULT_TICKET_RULES else "field"
+        change(conn, ticket.id, team=team, assignee="", sla_from=now)
+        note = f"the owner ({ticket.assignee}) was asked {_minutes(first.wait)} ago; the fault is still seen"
+        record(conn, ticket.id, now, "to technician", "fleetmon", note)
+        moved = self._ticket(conn, ticket.id)
+        self._notices.append(outbox.Notice(moved, "opened", self._devices.get(ticket.device_id or ""), note=note))
+        return moved
+
     def _check_sla(self, conn: Connection, now: datetime) -> None:
         for row in conn.execute(select(tickets).where(tickets.c.state.in_(ACTIVE))).mappings().all():
-            ticket = Ticket.from_row(row)
+            ticket = self._owner_to_technician(conn, Ticket.from_row(row), now)
+            if ticket.team == OWNER_TEAM:
+                continue  # the owner's turn: the technicians' clock has not started
             sla = self.config.tickets.sla_for(ticket.severity)
             age = (now - ticket.sla_from).total_seconds()
             device = self._devices.get(ticket.device_id or "")
@@ -355,7 +384,7 @@ class TicketEngine:
                 record(conn, ticket.id, now, "escalated", "fleetmon", f"not acknowledged within {sla.acknowledge / 60:g} min")
                 escalated = self._ticket(conn, ticket.id)
                 self._notices.append(outbox.Notice(escalated, "escalated", device, to_lead=True))
-                if not outbox.route(self.config.notifications, escalated, to_lead=True):
+                if not outbox.route(self.config, escalated, to_lead=True):
                     log.warning("ticket #%d not acknowledged in time, and no lead is configured for %r", ticket.id, ticket.area)
             if ticket.repair_overdue_at is None and age > sla.repair:
                 change(conn, ticket.id, repair_overdue_at=now)

@@ -75,9 +75,11 @@ CHECKS: dict[str, dict[str, str]] = {
 }
 
 HEADLINES: dict[str, dict[str, str]] = {
-    "vi": {"opened": "Sự cố mới", "reopened": "Sự cố tái diễn", "resolved": "Đã hết sự cố", "escalated": "Chưa ai nhận phiếu",
+    "vi": {"ask_owner": "Nhờ chủ camera kiểm tra",
+           "opened": "Sự cố mới", "reopened": "Sự cố tái diễn", "resolved": "Đã hết sự cố", "escalated": "Chưa ai nhận phiếu",
            "repair_overdue": "Quá hạn sửa chữa", "closed": "Đã đóng phiếu"},
-    "en": {"opened": "New fault", "reopened": "Fault back", "resolved": "Fault cleared", "escalated": "Not acknowledged in time",
+    "en": {"ask_owner": "Owner asked to check",
+           "opened": "New fault", "reopened": "Fault back", "resolved": "Fault cleared", "escalated": "Not acknowledged in time",
            "repair_overdue": "Repair overdue", "closed": "Ticket closed"},
 }
 
@@ -98,7 +100,8 @@ class Message:
 
 
 def render(ticket: Ticket, event: str, device: Device | None, *, language: str = "vi", link: str = "", note: str = "") -> Message:
-    text = _ENV.get_template(f"ticket.{language}.txt.j2").render(
+    template = "owner" if event == "ask_owner" else "ticket"
+    text = _ENV.get_template(f"{template}.{language}.txt.j2").render(
         t=ticket, device=device, headline=HEADLINES[language][event], kind=KIND_LABELS[language].get(ticket.kind, ticket.kind),
         checks=CHECKS[language].get(ticket.kind, ""), severity=SEVERITY_LABELS[language].get(ticket.severity, ticket.severity),
         since=f"{ticket.fault_since:%Y-%m-%d %H:%M}", link=f"{link}{ticket.id}" if link else "", note=note,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from fleetmon.alerts.messages import render, render_digest
 from fleetmon.alerts.tickets import Ticket
-from fleetmon.config import AlertmanagerChannel, Config, NotificationsConfig
+from fleetmon.config import OWNER_TEAM, AlertmanagerChannel, Config, NotificationsConfig
 from fleetmon.inventory.model import Device, split_area_path
 from fleetmon.store.schema import notification_outbox
 
@@ -39,8 +39,12 @@ def _longest_prefix(area: str, table: Mapping[str, tuple[str, ...]]) -> tuple[st
     return best[1] if best else None
 
 
-def route(notifications: NotificationsConfig, ticket: Ticket, to_lead: bool = False) -> tuple[str, ...]:
-    """Channels for a ticket: its team's (by the longest matching area prefix), or the area lead's on escalation."""
+def route(config: Config, ticket: Ticket, to_lead: bool = False) -> tuple[str, ...]:
+    """Channels for a ticket: its team's (by the longest matching area prefix), the area lead's on escalation,
+    or the owner channels while a household camera's owner is asked first."""
+    notifications = config.notifications
+    if ticket.team == OWNER_TEAM and not to_lead:
+        return config.tickets.owner_first.channels if config.tickets.owner_first else ()
     if to_lead:
         return _longest_prefix(ticket.area, notifications.leads) or ()
     team = notifications.teams.get(ticket.team)
@@ -78,6 +82,14 @@ def _ticket_json(ticket: Ticket) -> dict[str, Any]:
             "affected": list(ticket.affected), "assignee": ticket.assignee, "since": ticket.fault_since.isoformat()}
 
 
+def _device_json(device: Device | None) -> dict[str, Any] | None:
+    if device is None:
+        return None
+    return {"id": device.id, "kind": device.kind.value, "host": device.host, "address": device.address,
+            "latitude": device.latitude, "longitude": device.longitude, "owner_contact": device.owner_contact,
+            "funding": device.funding.value if device.funding else None}
+
+
 def enqueue(conn: Connection, config: Config, notices: Sequence[Notice], now: datetime) -> int:
     """Outbox rows for everyone who should hear of these; returns how many rows.
 
@@ -88,7 +100,9 @@ def enqueue(conn: Connection, config: Config, notices: Sequence[Notice], now: da
     notifications = config.notifications
     by_channel: dict[str, list[Notice]] = defaultdict(list)
     for notice in notices:
-        for name in route(notifications, notice.ticket, notice.to_lead):
+        if notice.ticket.team == OWNER_TEAM and notice.event != "ask_owner":
+            continue  # an owner is asked once; what follows is the technicians' business
+        for name in route(config, notice.ticket, notice.to_lead):
             by_channel[name].append(notice)
     rows = []
     base = {"created_at": now, "next_attempt_at": now, "attempts": 0, "last_error": ""}
@@ -101,7 +115,8 @@ def enqueue(conn: Connection, config: Config, notices: Sequence[Notice], now: da
             continue
         for n in items:
             message = render(n.ticket, n.event, n.device, language=notifications.language, link=notifications.link, note=n.note)
-            payload = {"event": n.event, "ticket": _ticket_json(n.ticket), "alert": alert(n.ticket, now, message.subject, message.body)}
+            payload = {"event": n.event, "ticket": _ticket_json(n.ticket), "alert": alert(n.ticket, now, message.subject, message.body),
+                       "device": _device_json(n.device)}
             rows.append({"ticket_id": n.ticket.id, "channel": name, "event": n.event, "subject": message.subject, "body": message.body,
                          "payload": json.dumps(payload, ensure_ascii=False), **base})
     if rows:

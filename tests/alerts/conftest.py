@@ -32,10 +32,10 @@ def when(at: float) -> datetime:
     return datetime.fromtimestamp(at, UTC)
 
 
-def config(**sections: Any) -> Config:
+def config(extra_channels: tuple[str, ...] = (), **sections: Any) -> Config:
     """The defaults, with a webhook for the field team so that every message lands in the outbox."""
-    data: dict[str, Any] = {"notifications": {"channels": {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
-                                                           "lead": {"type": "webhook", "url": "http://127.0.0.1:9/lead"}},
+    channels = {name: {"type": "webhook", "url": f"http://127.0.0.1:9/{name}"} for name in ("hook", "lead", *extra_channels)}
+    data: dict[str, Any] = {"notifications": {"channels": channels,
                                               "teams": {"field": {"channels": ["hook"]}},
                                               "leads": {"Thanh Hóa": ["lead"]}, "language": "en"}}
     data.update(sections)

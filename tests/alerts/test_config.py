@@ -41,3 +41,26 @@ def test_an_unknown_key_or_channel_is_an_error_naming_it() -> None:
         parse_config({"tickets": {"rules": {"device_down": {"afterr": "5m"}}}})
     with pytest.raises(ConfigError, match=r"no channel named 'mail'"):
         parse_config({"notifications": {"teams": {"field": {"channels": ["mail"]}}}})
+
+
+def test_every_message_renders_in_both_languages_with_and_without_a_unit() -> None:
+    from datetime import UTC, datetime
+
+    from fleetmon.alerts.messages import HEADLINES, render, render_digest
+    from fleetmon.alerts.tickets import Ticket
+    from fleetmon.inventory.model import Device, DeviceKind
+
+    at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    ticket = Ticket(id=7, subject="cam-1", kind="device_down", state="open", severity="high", team="field", device_id="cam-1",
+                    area="Thanh Hóa / Thọ Xuân", site="Chợ", title="cam-1: offline", detail="reachability: timeout",
+                    affected=("cam-2",), assignee="Ông Bình", fault_since=at, opened_at=at, sla_from=at, acknowledged_at=None,
+                    started_at=None, resolved_at=None, closed_at=None, fault_cleared_at=None, reopened=0, escalated_at=None,
+                    repair_overdue_at=None, close_requested_at=None, repair=None)
+    unit = Device(id="cam-1", kind=DeviceKind.CAMERA, host="10.0.0.1", address="Thôn 3", latitude=19.9, longitude=105.4)
+    for language in ("vi", "en"):
+        for event in HEADLINES[language]:
+            for device in (unit, None):
+                message = render(ticket, event, device, language=language, link="https://x/t/")
+                assert message.subject.startswith("[fleetmon]") and "https://x/t/7" in message.body
+        assert "#7" in render_digest([(ticket, "opened")] * 3, language=language).body
+    assert "Kính gửi Ông Bình" in render(ticket, "ask_owner", unit).body

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from fleetmon.alerts import tickets
 from fleetmon.alerts.tickets import ACKNOWLEDGED, CLOSED, IN_PROGRESS, OPEN, RESOLVED, Repair, TicketError
-from fleetmon.inventory.model import Funding
+from fleetmon.inventory.model import Device, Funding
 from tests.alerts.conftest import START, camera, config, when
 
 REPAIR = Repair(cause="PoE adapter burnt", action="replaced the adapter", parts="PoE 48 V adapter", cost_vnd=450_000, hours=1.5,
@@ -152,3 +153,43 @@ def test_an_upkeep_plan_opens_one_ticket_per_site_on_schedule(make_fleet: Any) -
     fleet.step()
     by_site = sorted((t.site, t.state) for t in fleet.tickets())
     assert by_site == [("Chợ", CLOSED), ("Chợ", OPEN), ("Trường", OPEN)]  # Trường's is still open: no second one
+
+
+def household(device_id: str) -> Device:
+    return dataclasses.replace(camera(device_id, site=""), funding=Funding.HOUSEHOLD_SHARED, owner_contact="Ông Lê Văn Bình, 0912 345 678",
+                               address="Số 12, thôn Đông, Xuân Lập")
+
+
+OWNER_FIRST = {"owner_first": {"wait": "2h", "channels": ["owners"]}}
+
+
+def owner_config() -> Any:
+    return config(("owners",), tickets=OWNER_FIRST)  # owners: an SMS or Zalo gateway behind a webhook
+
+
+def test_a_household_camera_owner_is_asked_first_then_a_technician_is_sent(make_fleet: Any) -> None:
+    fleet = make_fleet([household("home-1"), camera("cam-1")], owner_config())
+    fleet.sweep()
+    fleet.wait(900, down=["home-1"])
+    [ticket] = fleet.tickets()
+    assert (ticket.team, ticket.assignee) == ("owner", "Ông Lê Văn Bình, 0912 345 678")
+    [(_, event, body)] = fleet.messages("owners")
+    assert event == "ask_owner" and "Dear Ông Lê Văn Bình" in body and "router" in body and "Số 12, thôn Đông" in body
+    assert fleet.messages("hook") == [] and fleet.messages("lead") == []  # no technician yet, no escalation
+    fleet.wait(7200, down=["home-1"])  # checking power and router did not help
+    [ticket] = fleet.tickets()
+    assert (ticket.team, ticket.assignee) == ("field", "")
+    [(_, event, body)] = fleet.messages("hook")
+    assert event == "opened" and "the owner (Ông Lê Văn Bình, 0912 345 678) was asked 120 min ago" in body
+    assert len(fleet.messages("owners")) == 1
+
+
+def test_a_household_camera_the_owner_fixed_never_reaches_a_technician(make_fleet: Any) -> None:
+    fleet = make_fleet([household("home-1")], owner_config())
+    fleet.sweep()
+    fleet.wait(900, down=["home-1"])
+    fleet.wait(1800)  # the owner plugged the router back in
+    [ticket] = fleet.tickets()
+    assert (ticket.team, ticket.state) == ("owner", RESOLVED)
+    fleet.wait(7200)
+    assert fleet.messages("hook") == [] and [e for _, e, _ in fleet.messages("owners")] == ["ask_owner"]
