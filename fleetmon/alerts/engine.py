@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 BATCH = 5000
 GAP_WAIT_SECONDS = 30.0
 INVENTORY_REFRESH_SECONDS = 60.0
+LOOK_UP: Any = object()  # _set_fault: the fault's row is not known yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,12 @@ class TicketEngine:
         seen = classify(Health(row.state), row.reason, Cause(row.cause))
         before = self._seen.get(row.device_id)
         self._seen[row.device_id] = seen
+        c = ticket_faults.c
+        known = {f["kind"]: f for f in conn.execute(select(ticket_faults).where(c.subject == row.device_id)).mappings()}
         for kind in seen.judged - {FaultKind.SITE_OFFLINE}:
             detail = seen.faults.get(kind)
-            self._set_fault(conn, row.device_id, kind, row.device_id, detail, row.at)
+            if detail is not None or known.get(kind.value) is not None:  # nothing to do for a fault neither seen nor known
+                self._set_fault(conn, row.device_id, kind, row.device_id, detail, row.at, known.get(kind.value))
         device = self._devices.get(row.device_id)
         if device is not None and device.site and (seen.site_down or (before is not None and before.site_down)):
             members = self._sites.get((device.area, device.site), [row.device_id])
@@ -169,9 +173,11 @@ class TicketEngine:
         if seen.power and device is not None and device.site:
             self._note_power(conn, site_subject(device.area, device.site), row.at)
 
-    def _set_fault(self, conn: Connection, subject: str, kind: FaultKind, device_id: str | None, detail: str | None, at: datetime) -> None:
+    def _set_fault(self, conn: Connection, subject: str, kind: FaultKind, device_id: str | None, detail: str | None, at: datetime,
+                   row: Any = LOOK_UP) -> None:
         c = ticket_faults.c
-        row = conn.execute(select(ticket_faults).where(c.subject == subject, c.kind == kind.value)).mappings().first()
+        if row is LOOK_UP:
+            row = conn.execute(select(ticket_faults).where(c.subject == subject, c.kind == kind.value)).mappings().first()
         ticket = self._ticket(conn, row["ticket_id"]) if row is not None and row["ticket_id"] is not None else None
         live_ticket = ticket is not None and ticket.state != CLOSED
         if detail is not None:
