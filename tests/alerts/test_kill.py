@@ -1,6 +1,8 @@
 """SIGKILL of the ticket worker at random moments while faults come and go: no ticket lost or
 doubled, no message lost; a message is repeated only when a kill fell between its delivery and
-its marking (each carries its outbox id as Idempotency-Key, so a receiver can drop the repeat)."""
+its marking (each carries its outbox id as Idempotency-Key, so a receiver can drop the repeat).
+
+12 kills by default; more with FLEETMON_KILL_TRIALS (e.g. 50 for the slow set)."""
 
 from __future__ import annotations
 
@@ -62,9 +64,12 @@ def webhook() -> Iterator[tuple[int, Counter[str]]]:
     thread.join(10)
 
 
-def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(tmp_path: Path, webhook: tuple[int, Counter[str]]) -> None:
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.postgres)], ids=["sqlite-one-worker", "postgresql-two-workers"])
+def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytest.FixtureRequest, tmp_path: Path, workers: int,
+                                                                  webhook: tuple[int, Counter[str]]) -> None:
+    """One worker on SQLite killed and restarted; or one of two workers on PostgreSQL killed while the other goes on."""
     port, received = webhook
-    url = f"sqlite:///{tmp_path / 'fleetmon.db'}"
+    url = f"sqlite:///{tmp_path / 'fleetmon.db'}" if workers == 1 else str(request.getfixturevalue("postgres_url"))
     rules = {kind: {"after": 0} for kind in ("device_down", "site_offline", "flapping")}
     settings = {"database_url": url, "tickets": {"interval": 0.05, "confirm_clear": 0, "rules": rules},
                 "notifications": {"channels": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hook"}},
@@ -80,13 +85,14 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(tmp_path: Path
     rng = random.Random(14)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
-    def worker() -> subprocess.Popen[str]:
-        process = subprocess.Popen([sys.executable, "-m", "tests.alerts.ticket_worker", str(config_file), "w1"], cwd=ROOT, env=env,
+    def worker(name: str = "w1") -> subprocess.Popen[str]:
+        process = subprocess.Popen([sys.executable, "-m", "tests.alerts.ticket_worker", str(config_file), name], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=(tmp_path / "worker.log").open("a"), text=True)
         assert process.stdout is not None and process.stdout.readline().strip() == "started"
         return process
 
     down: list[str] = []
+    steady = worker("w2") if workers == 2 else None  # the worker that is never killed
     for _ in range(TRIALS):
         process = worker()
         for _ in range(rng.randint(1, 4)):
@@ -115,8 +121,10 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(tmp_path: Path
             assert time.monotonic() < deadline, f"not caught up: cursor {cursor} of {newest}, {unsent} unsent"
             time.sleep(0.2)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        for running in (process, steady):
+            if running is not None:
+                running.send_signal(signal.SIGTERM)
+                running.wait(30)
     with store.connect() as conn:
         ids = [r.id for r in conn.execute(select(notification_outbox.c.id))]
     assert ids, "no message was ever written: the test exercised nothing"
