@@ -217,7 +217,7 @@ Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 FaultKindName = Literal[
     "device_down", "site_offline", "disk_failed", "disk_full", "recording_stopped", "footage_short", "clock_skew",
-    "picture", "stream_dead", "reboot_loop", "flapping", "unit_swapped", "login_refused", "other",
+    "picture", "stream_dead", "reboot_loop", "flapping", "unit_swapped", "login_refused", "other", "external",
 ]
 
 
@@ -249,6 +249,7 @@ DEFAULT_TICKET_RULES: dict[str, TicketRule] = {
     "unit_swapped": _rule(0, "medium"),
     "login_refused": _rule(900, "medium"),
     "other": _rule(3600, "low"),
+    "external": _rule(0, "medium"),  # alerts received from Alertmanager's webhook
 }
 
 
@@ -315,6 +316,7 @@ class TicketsConfig(_Model):
     close_after_healthy: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 900.0  # healthy this long: may close
     interval: Seconds = 10.0  # how often the engine reads new health changes and checks its timers
     plans: dict[str, MaintenancePlan] = Field(default_factory=dict)  # preventive maintenance, by name
+    alertmanager_webhook: ListenConfig | None = None  # where to accept Alertmanager's webhook (off by default)
     owner_first: OwnerFirst | None = None  # off unless configured
 
     def rule(self, kind: str) -> TicketRule:

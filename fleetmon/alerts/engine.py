@@ -71,6 +71,55 @@ def _where(subject: str, device: Device | None) -> tuple[str, str]:
     return (device.area, device.site) if device else ("", "")
 
 
+def take_turn(conn: Connection, owner: str, now: datetime) -> None:
+    """Lock the cursor row until commit: whoever changes faults and tickets does so one at a time."""
+    conn.execute(update(ticket_cursor).where(ticket_cursor.c.id == 1).values(owner=owner, updated_at=now))
+
+
+def _load_ticket(conn: Connection, ticket_id: int) -> Ticket:
+    return Ticket.from_row(conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().one())
+
+
+def set_fault(conn: Connection, subject: str, kind: FaultKind, device_id: str | None, detail: str | None, at: datetime,
+              row: Any = LOOK_UP) -> None:
+    """Record that `kind` is seen on `subject` (with `detail`) or gone (None), and tell its ticket."""
+    c = ticket_faults.c
+    if row is LOOK_UP:
+        row = conn.execute(select(ticket_faults).where(c.subject == subject, c.kind == kind.value)).mappings().first()
+    ticket = _load_ticket(conn, row["ticket_id"]) if row is not None and row["ticket_id"] is not None else None
+    live_ticket = ticket is not None and ticket.state != CLOSED
+    if detail is not None:
+        if row is None:
+            conn.execute(insert(ticket_faults).values(subject=subject, kind=kind.value, device_id=device_id, present=True, since=at,
+                                                      detail=detail[:4000]))
+            return
+        values: dict[str, Any] = {"detail": detail[:4000]}
+        if not row["present"]:
+            values.update(present=True, cleared_at=None)
+            if ticket is None or ticket.state not in ACTIVE:
+                values["since"] = at  # a new episode: it must last its rule's delay again
+            if ticket is not None and ticket.state == CLOSED:
+                values["ticket_id"] = None
+        conn.execute(update(ticket_faults).where(c.id == row["id"]).values(**values))
+        if live_ticket and ticket is not None:
+            updates: dict[str, Any] = {"fault_cleared_at": None}
+            if ticket.state in ACTIVE:
+                updates["detail"] = detail[:4000]
+            change(conn, ticket.id, **updates)
+            if not row["present"]:
+                record(conn, ticket.id, at, "fault seen again", "fleetmon", detail)
+        return
+    if row is None or not row["present"]:
+        return
+    if ticket is None:
+        conn.execute(delete(ticket_faults).where(c.id == row["id"]))  # never became a ticket: forget it
+        return
+    conn.execute(update(ticket_faults).where(c.id == row["id"]).values(present=False, cleared_at=at))
+    if live_ticket:
+        change(conn, ticket.id, fault_cleared_at=at)
+        record(conn, ticket.id, at, "fault cleared", "fleetmon", "monitoring no longer sees it")
+
+
 class TicketEngine:
     def __init__(self, config: Config, engine: Engine, owner: str = "fleetmon", clock: Callable[[], float] = time.time) -> None:
         self.config, self.engine, self.owner, self.clock = config, engine, owner, clock
@@ -92,7 +141,7 @@ class TicketEngine:
         self._notices = []
         try:
             with self.engine.begin() as conn:
-                conn.execute(update(ticket_cursor).where(ticket_cursor.c.id == 1).values(owner=self.owner, updated_at=now))
+                take_turn(conn, self.owner, now)
                 cursor = conn.execute(select(ticket_cursor).where(ticket_cursor.c.id == 1)).mappings().one()
                 if time.monotonic() - self._devices_loaded > INVENTORY_REFRESH_SECONDS:
                     self._load_devices(conn)
@@ -163,53 +212,15 @@ class TicketEngine:
         for kind in seen.judged - {FaultKind.SITE_OFFLINE}:
             detail = seen.faults.get(kind)
             if detail is not None or known.get(kind.value) is not None:  # nothing to do for a fault neither seen nor known
-                self._set_fault(conn, row.device_id, kind, row.device_id, detail, row.at, known.get(kind.value))
+                set_fault(conn, row.device_id, kind, row.device_id, detail, row.at, known.get(kind.value))
         device = self._devices.get(row.device_id)
         if device is not None and device.site and (seen.site_down or (before is not None and before.site_down)):
             members = self._sites.get((device.area, device.site), [row.device_id])
             down = [i for i in members if (s := self._seen.get(i)) is not None and s.site_down]
             detail = f"the whole site {device.site} is offline (power or its uplink): {len(members)} units" if down else None
-            self._set_fault(conn, site_subject(device.area, device.site), FaultKind.SITE_OFFLINE, None, detail, row.at)
+            set_fault(conn, site_subject(device.area, device.site), FaultKind.SITE_OFFLINE, None, detail, row.at)
         if seen.power and device is not None and device.site:
             self._note_power(conn, site_subject(device.area, device.site), row.at)
-
-    def _set_fault(self, conn: Connection, subject: str, kind: FaultKind, device_id: str | None, detail: str | None, at: datetime,
-                   row: Any = LOOK_UP) -> None:
-        c = ticket_faults.c
-        if row is LOOK_UP:
-            row = conn.execute(select(ticket_faults).where(c.subject == subject, c.kind == kind.value)).mappings().first()
-        ticket = self._ticket(conn, row["ticket_id"]) if row is not None and row["ticket_id"] is not None else None
-        live_ticket = ticket is not None and ticket.state != CLOSED
-        if detail is not None:
-            if row is None:
-                conn.execute(insert(ticket_faults).values(subject=subject, kind=kind.value, device_id=device_id, present=True, since=at,
-                                                          detail=detail[:4000]))
-                return
-            values: dict[str, Any] = {"detail": detail[:4000]}
-            if not row["present"]:
-                values.update(present=True, cleared_at=None)
-                if ticket is None or ticket.state not in ACTIVE:
-                    values["since"] = at  # a new episode: it must last its rule's delay again
-                if ticket is not None and ticket.state == CLOSED:
-                    values["ticket_id"] = None
-            conn.execute(update(ticket_faults).where(c.id == row["id"]).values(**values))
-            if live_ticket and ticket is not None:
-                updates: dict[str, Any] = {"fault_cleared_at": None}
-                if ticket.state in ACTIVE:
-                    updates["detail"] = detail[:4000]
-                change(conn, ticket.id, **updates)
-                if not row["present"]:
-                    record(conn, ticket.id, at, "fault seen again", "fleetmon", detail)
-            return
-        if row is None or not row["present"]:
-            return
-        if ticket is None:
-            conn.execute(delete(ticket_faults).where(c.id == row["id"]))  # never became a ticket: forget it
-            return
-        conn.execute(update(ticket_faults).where(c.id == row["id"]).values(present=False, cleared_at=at))
-        if live_ticket:
-            change(conn, ticket.id, fault_cleared_at=at)
-            record(conn, ticket.id, at, "fault cleared", "fleetmon", "monitoring no longer sees it")
 
     def _note_power(self, conn: Connection, subject: str, at: datetime) -> None:
         row = conn.execute(select(ticket_faults.c.ticket_id).where(ticket_faults.c.subject == subject,
@@ -219,7 +230,7 @@ class TicketEngine:
 
     @staticmethod
     def _ticket(conn: Connection, ticket_id: int) -> Ticket:
-        return Ticket.from_row(conn.execute(select(tickets).where(tickets.c.id == ticket_id)).mappings().one())
+        return _load_ticket(conn, ticket_id)
 
     @staticmethod
     def _tickets(conn: Connection, ids: Sequence[int]) -> dict[int, Ticket]:
@@ -289,9 +300,11 @@ class TicketEngine:
             return sorted(behind.get(device_id, ()))
         return []
 
-    def _title(self, kind: str, subject: str, device: Device | None, affected: Sequence[str]) -> str:
+    def _title(self, kind: str, subject: str, device: Device | None, affected: Sequence[str], detail: str = "") -> str:
         language = self.config.notifications.language
         label = KIND_LABELS[language].get(kind, kind)
+        if kind == FaultKind.EXTERNAL.value:  # an Alertmanager alert: its own words
+            return f"{subject.removeprefix('am:')}: {detail.split(' — ')[-1] or label}"
         site = _where(subject, device)[1]
         name = subject if not subject.startswith("site:") else (f"điểm {site}" if language == "vi" else f"site {site}")
         if kind == FaultKind.DEVICE_DOWN.value and affected:
@@ -311,7 +324,8 @@ class TicketEngine:
         result = conn.execute(insert(tickets).values(
             subject=fault["subject"], kind=fault["kind"], open_key=key, state=OPEN, severity=rule.severity,
             team=OWNER_TEAM if owner else rule.team, device_id=fault["device_id"], area=area, site=site,
-            title=self._title(fault["kind"], fault["subject"], device, affected), detail=fault["detail"], affected="\n".join(affected),
+            title=self._title(fault["kind"], fault["subject"], device, affected, fault["detail"]), detail=fault["detail"],
+            affected="\n".join(affected),
             assignee=owner, fault_since=fault["since"], opened_at=now, sla_from=now,
             reopened=0, repair_cause="", repair_action="", repair_parts="", repaired_by=""))
         ticket_id = int(result.inserted_primary_key[0])  # type: ignore[index]

@@ -33,10 +33,12 @@ class FaultKind(enum.StrEnum):
     UNIT_SWAPPED = "unit_swapped"
     LOGIN_REFUSED = "login_refused"
     OTHER = "other"
+    EXTERNAL = "external"  # an alert another system sent through Alertmanager's webhook
 
 
 AVAILABILITY = (FaultKind.DEVICE_DOWN, FaultKind.SITE_OFFLINE)
-PROBLEM_KINDS = tuple(k for k in FaultKind if k not in AVAILABILITY)
+PROBLEM_KINDS = tuple(k for k in FaultKind if k not in (*AVAILABILITY, FaultKind.EXTERNAL))
+_HEALTH_KINDS = frozenset((*AVAILABILITY, *PROBLEM_KINDS))  # what a health change can tell about
 
 # First match wins; the texts are those of fleetmon.monitor.observe and the probes' `problems`.
 _PATTERNS: tuple[tuple[FaultKind, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern)) for kind, pattern in (
@@ -95,4 +97,4 @@ def classify(state: Health, reason: str, cause: Cause) -> Seen:
         if not text or text in ("answering", "answering again", _POWER_NOTE):
             continue
         found.setdefault(problem_kind(text), []).append(text)
-    return Seen({kind: "; ".join(texts) for kind, texts in found.items()}, frozenset(FaultKind), power=_POWER_NOTE in reason)
+    return Seen({kind: "; ".join(texts) for kind, texts in found.items()}, _HEALTH_KINDS, power=_POWER_NOTE in reason)

@@ -27,6 +27,7 @@ KIND_LABELS: dict[str, dict[str, str]] = {
         "stream_dead": "mất luồng video", "reboot_loop": "khởi động lại liên tục", "flapping": "chập chờn (lúc có lúc mất)",
         "unit_swapped": "thiết bị bị thay / đổi firmware", "login_refused": "từ chối đăng nhập (đổi mật khẩu?)",
         "other": "sự cố khác", "preventive": "bảo dưỡng định kỳ",
+        "external": "cảnh báo từ hệ thống khác (Alertmanager)",
     },
     "en": {
         "device_down": "unit offline", "site_offline": "whole site offline (power or uplink)", "disk_failed": "disk failed",
@@ -34,6 +35,7 @@ KIND_LABELS: dict[str, dict[str, str]] = {
         "clock_skew": "clock wrong", "picture": "picture fault", "stream_dead": "video stream dead", "reboot_loop": "reboot loop",
         "flapping": "flapping (up and down)", "unit_swapped": "unit swapped or firmware changed",
         "login_refused": "login refused (password changed?)", "other": "other fault", "preventive": "preventive maintenance",
+        "external": "alert from another system (Alertmanager)",
     },
 }
 
@@ -54,6 +56,7 @@ CHECKS: dict[str, dict[str, str]] = {
         "login_refused": "mật khẩu trên thiết bị so với hồ sơ đăng nhập của fleetmon",
         "other": "chi tiết giám sát thấy ở trên",
         "preventive": "làm các việc đã nêu ở trên cho từng thiết bị trong danh sách",
+        "external": "hệ thống đã gửi cảnh báo (xem nội dung ở trên)",
     },
     "en": {
         "device_down": "power, power adapter/PoE, network cable and the switch port of the unit",
@@ -71,6 +74,7 @@ CHECKS: dict[str, dict[str, str]] = {
         "login_refused": "the password on the unit against fleetmon's credential profile",
         "other": "the details monitoring saw, above",
         "preventive": "the tasks above, on every unit listed",
+        "external": "what the sending system's alert says, above",
     },
 }
 

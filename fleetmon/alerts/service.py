@@ -10,9 +10,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Any
 
+from aiohttp import web
 from sqlalchemy import Engine, func, select
 
+from fleetmon.alerts import amwebhook
 from fleetmon.alerts.engine import TicketEngine
 from fleetmon.alerts.sender import Sender
 from fleetmon.alerts.tickets import ACTIVE
@@ -69,5 +73,37 @@ async def start_tickets(config: Config, engine: Engine, worker_id: str, stack: A
         await asyncio.gather(*tasks, return_exceptions=True)
 
     stack.push_async_callback(stop)
+    if config.tickets.alertmanager_webhook is not None:
+        url = await start_alertmanager_webhook(config, engine, stack)
+        log.info("accepting Alertmanager webhooks at %s", url)
     log.info("ticket engine every %g s; notification channels: %s", config.tickets.interval,
              ", ".join(config.notifications.channels) or "none configured")
+
+
+def _ingest(engine: Engine, payload: Any) -> int:
+    with engine.begin() as conn:
+        return amwebhook.ingest(conn, payload, datetime.now(UTC))
+
+
+async def start_alertmanager_webhook(config: Config, engine: Engine, stack: AsyncExitStack) -> str:
+    """Serve POST /alertmanager on `tickets.alertmanager_webhook`; the URL to give Alertmanager."""
+    listen = config.tickets.alertmanager_webhook
+    assert listen is not None
+
+    async def receive(request: web.Request) -> web.Response:
+        try:
+            payload = await request.json()
+            taken = await asyncio.to_thread(_ingest, engine, payload)
+        except (ValueError, amwebhook.PayloadError) as exc:
+            return web.json_response({"error": str(exc)[:200]}, status=400)
+        return web.json_response({"alerts": taken})
+
+    app = web.Application(client_max_size=1 << 20)
+    app.router.add_post("/alertmanager", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, listen.host, listen.port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else listen.port
+    return f"http://{listen.host}:{port}/alertmanager"

@@ -4,8 +4,10 @@ real state-change log, and a ticket engine reading it on an injected clock (no s
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +165,45 @@ def smtp_server() -> Iterator[tuple[int, Mailbox]]:
         yield port, box
     finally:
         controller.stop()
+
+
+@contextmanager
+def running_alertmanager(folder: Path, webhook: str = "") -> Iterator[str]:
+    """A real Alertmanager (Debian prometheus-alertmanager) on loopback, clustering off; with `webhook`,
+    it sends every group there at once (1 s waits) and says when alerts resolve."""
+    import subprocess
+    import time
+
+    import httpx
+    import yaml
+
+    from tests.peers import free_port, need_binary
+
+    binary = need_binary("prometheus-alertmanager")
+    receiver: dict[str, Any] = {"name": "out"}
+    if webhook:
+        receiver["webhook_configs"] = [{"url": webhook, "send_resolved": True}]
+    config = folder / "alertmanager.yml"
+    config.write_text(yaml.safe_dump({"route": {"receiver": "out", "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h",
+                                                "group_by": ["alertname", "device"]},
+                                      "receivers": [receiver]}))
+    port = free_port()
+    log = folder / "alertmanager.log"
+    process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.path={folder / 'am'}",
+                                f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                               stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "Alertmanager did not start: " + log.read_text()
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)

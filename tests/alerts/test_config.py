@@ -25,6 +25,7 @@ def test_every_fault_kind_has_a_default_rule_a_label_and_advice_in_both_language
 def test_the_documented_example_config_is_valid_and_keeps_its_secrets_out_of_sight() -> None:
     text = DOCS.read_text(encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in text.split("```yaml")[1:]]
+    blocks = [b for b in blocks if not b.lstrip().startswith("# alertmanager.yml")]  # Alertmanager's own config
     for block in blocks:
         parse_config(yaml.safe_load(block), "docs/TICKETS.md")  # every example is valid
     config = parse_config(yaml.safe_load(blocks[-1]), "docs/TICKETS.md")  # the full one, under Configuration

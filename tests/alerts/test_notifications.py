@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from aiohttp import web
 from sqlalchemy import Engine, select
 
@@ -19,8 +17,8 @@ from fleetmon.alerts.sender import Sender
 from fleetmon.config import parse_config
 from fleetmon.store.engine import open_store
 from fleetmon.store.schema import notification_outbox
-from tests.alerts.conftest import Fleet, Mailbox, camera
-from tests.peers import free_port, need_binary
+from tests.alerts.conftest import Fleet, Mailbox, camera, running_alertmanager
+from tests.peers import free_port
 
 
 @pytest.fixture
@@ -154,29 +152,8 @@ async def test_the_outbox_survives_a_restart_and_an_outage_without_losing_or_dou
 
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
-    """A real Alertmanager (Debian prometheus-alertmanager) on loopback, clustering off."""
-    binary = need_binary("prometheus-alertmanager")
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(yaml.safe_dump({"route": {"receiver": "null", "group_wait": "1s"}, "receivers": [{"name": "null"}]}))
-    port = free_port()
-    process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
-                                f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                               stdout=subprocess.DEVNULL, stderr=(tmp_path / "alertmanager.log").open("w"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Alertmanager did not start: " + (tmp_path / "alertmanager.log").read_text()
-            time.sleep(0.2)
+    with running_alertmanager(tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 async def test_a_real_alertmanager_receives_the_ticket_as_an_alert_and_its_resolution(store: Engine, alertmanager: str) -> None:
