@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from fleetmon.config import Config
-from fleetmon.inventory.model import Funding
+from fleetmon.inventory.model import AREA_SEPARATOR, Funding, split_area_path
 from fleetmon.store.schema import ticket_events, tickets
 
 OPEN, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, CLOSED = "open", "acknowledged", "in_progress", "resolved", "closed"
@@ -109,13 +109,11 @@ def find(conn: Connection, *, states: Sequence[str] = (), area: str = "", severi
         query = query.where(tickets.c.severity == severity)
     if device:
         query = query.where(tickets.c.device_id == device)
-    found = [Ticket.from_row(r) for r in conn.execute(query).mappings()]
-    if area:
-        from fleetmon.inventory.model import split_area_path
-
-        prefix = split_area_path(area)
-        found = [t for t in found if split_area_path(t.area)[: len(prefix)] == prefix]
-    return found
+    if area:  # the area and its subtree; ticket areas are stored as the inventory's normalised path
+        path = AREA_SEPARATOR.join(split_area_path(area))
+        escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(or_(tickets.c.area == path, tickets.c.area.like(escaped + AREA_SEPARATOR + "%", escape="\\")))
+    return [Ticket.from_row(r) for r in conn.execute(query).mappings()]
 
 
 def events(conn: Connection, ticket_id: int) -> list[tuple[datetime, str, str, str]]:

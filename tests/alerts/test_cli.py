@@ -65,3 +65,24 @@ def test_windows_are_added_listed_and_removed(tmp_path: Path) -> None:
     assert fleetmon("windows", "add", "--start", "2099-01-01T08:00", "--duration", "1h")[0] == 2  # no scope
     assert fleetmon("windows", "remove", "1")[0] == 0
     assert fleetmon("windows", "list")[1].strip() == "no maintenance windows"
+
+
+def test_tickets_are_listed_by_area_subtree(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fleetmon.db'}"
+    config_file = tmp_path / "fleetmon.yaml"
+    config_file.write_text(yaml.safe_dump({"database_url": url}), encoding="utf-8")
+    store = open_store(url)
+    fleet = Fleet(store, {d.id: d for d in (camera("cam-xl", site="Chợ"), camera("cam-qx", area="Thanh Hóa / Quảng Xương_1", site="UBND"))},
+                  config())
+    fleet.sweep()
+    fleet.wait(900, down=["cam-xl", "cam-qx"])
+    runner = CliRunner()
+
+    def listed(area: str) -> list[str]:
+        result = runner.invoke(main, ["--config", str(config_file), "tickets", "list", "--json", "--area", area])
+        assert result.exit_code == 0, result.output
+        return [t["subject"] for t in json.loads(result.output)]
+
+    assert listed("Thanh Hóa") == ["cam-qx", "cam-xl"]
+    assert listed("Thanh Hóa/Thọ Xuân") == ["cam-xl"]  # any separator, the whole subtree
+    assert listed("Thanh Hóa / Quảng Xương_1") == ["cam-qx"] and listed("Thanh Hóa / Quảng Xương") == []
