@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import zoneinfo
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -260,6 +261,193 @@ class ReportsConfig(_Model):
             raise ValueError(f"timezone: {self.timezone!r} is not a known time zone (example: Asia/Ho_Chi_Minh)") from None
         return self
 
+# -- tickets and notifications (fleetmon.alerts) ----------------------------------------------
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
+FaultKindName = Literal[
+    "device_down", "site_offline", "disk_failed", "disk_full", "recording_stopped", "footage_short", "clock_skew",
+    "picture", "stream_dead", "reboot_loop", "flapping", "unit_swapped", "login_refused", "other", "external",
+]
+
+
+class TicketRule(_Model):
+    """What one kind of fault becomes: a ticket once it has lasted `after`, of this severity, for this team."""
+
+    after: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 300.0
+    severity: Severity = "medium"
+    team: str = "field"
+    enabled: bool = True
+
+
+def _rule(after: float, severity: Severity, team: str = "field") -> TicketRule:
+    return TicketRule(after=after, severity=severity, team=team)
+
+
+DEFAULT_TICKET_RULES: dict[str, TicketRule] = {
+    "device_down": _rule(600, "high"),
+    "site_offline": _rule(600, "critical"),
+    "disk_failed": _rule(0, "high"),
+    "disk_full": _rule(3600, "medium"),
+    "recording_stopped": _rule(1800, "high"),
+    "footage_short": _rule(86400, "low"),
+    "clock_skew": _rule(3600, "low"),
+    "picture": _rule(3600, "medium"),
+    "stream_dead": _rule(900, "high"),
+    "reboot_loop": _rule(0, "high"),
+    "flapping": _rule(0, "medium"),
+    "unit_swapped": _rule(0, "medium"),
+    "login_refused": _rule(900, "medium"),
+    "other": _rule(3600, "low"),
+    "external": _rule(0, "medium"),  # alerts received from Alertmanager's webhook
+}
+
+
+class SlaConfig(_Model):
+    """Time to acknowledge and time to repair, for one severity."""
+
+    acknowledge: Seconds
+    repair: Seconds
+
+
+DEFAULT_SLA: dict[str, SlaConfig] = {
+    "critical": SlaConfig(acknowledge=900, repair=4 * 3600),
+    "high": SlaConfig(acknowledge=3600, repair=24 * 3600),
+    "medium": SlaConfig(acknowledge=4 * 3600, repair=3 * 86400),
+    "low": SlaConfig(acknowledge=86400, repair=14 * 86400),
+}
+
+
+def _utc_moment(value: Any) -> Any:
+    """A date is its midnight; a time without an offset is UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+class MaintenancePlan(_Model):
+    """Upkeep on schedule: every `every`, one ticket per matching site listing its tasks and units."""
+
+    every: Seconds
+    tasks: tuple[str, ...] = Field(min_length=1)  # e.g. "clean lenses", "check power and cabling", "test footage retrieval"
+    area: str = ""  # sites in this area subtree (all when empty)
+    sites: tuple[str, ...] = ()  # only these site names
+    models: tuple[str, ...] = ()  # only sites with units of these models; the ticket lists those units
+    # First due then (default: at once), later ones `every` after the last; a date is its midnight, no offset is UTC.
+    starts: Annotated[datetime | None, BeforeValidator(_utc_moment)] = None
+    severity: Severity = "low"
+    team: str = "field"
+
+
+OWNER_TEAM = "owner"  # the team of a ticket while a camera's owner is asked to check it first
+
+
+class OwnerFirst(_Model):
+    """Household cameras: ask the owner (inventory contact) to check power and router before sending a technician."""
+
+    kinds: tuple[FaultKindName, ...] = ("device_down",)
+    funding: tuple[Literal["state_budget", "social", "household_shared"], ...] = ("household_shared",)
+    wait: Seconds = 7200.0  # still broken this long after the owner was asked: the rule's team takes over
+    channels: tuple[str, ...] = Field(min_length=1)  # where owner messages go (an SMS or Zalo gateway behind a webhook)
+
+
+class TicketsConfig(_Model):
+    """How health becomes tickets (see docs/TICKETS.md). Every rule has a default; a config names only what it changes."""
+
+    enabled: bool = True
+    rules: dict[FaultKindName, TicketRule] = Field(default_factory=dict)
+    sla: dict[Severity, SlaConfig] = Field(default_factory=dict)
+    confirm_clear: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 600.0  # cleared this long: resolved
+    reopen_within: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 86400.0  # back within: same ticket
+    close_after_healthy: Annotated[float, BeforeValidator(_parse_duration), Field(ge=0)] = 900.0  # healthy this long: may close
+    interval: Seconds = 10.0  # how often the engine reads new health changes and checks its timers
+    plans: dict[str, MaintenancePlan] = Field(default_factory=dict)  # preventive maintenance, by name
+    alertmanager_webhook: ListenConfig | None = None  # where to accept Alertmanager's webhook (off by default)
+    owner_first: OwnerFirst | None = None  # off unless configured
+
+    def rule(self, kind: str) -> TicketRule:
+        return self.rules.get(kind) or DEFAULT_TICKET_RULES[kind]  # type: ignore[call-overload]
+
+    def sla_for(self, severity: str) -> SlaConfig:
+        return self.sla.get(severity) or DEFAULT_SLA[severity]  # type: ignore[call-overload]
+
+
+class EmailChannel(_Model):
+    type: Literal["email"] = "email"
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    password: SecretRef | None = None
+    sender: str = "fleetmon@localhost"
+    to: tuple[str, ...] = Field(min_length=1)
+
+
+class WebhookChannel(_Model):
+    type: Literal["webhook"] = "webhook"
+    url: str
+    token: SecretRef | None = None  # sent as `Authorization: Bearer ...` when given
+
+
+class TelegramChannel(_Model):
+    type: Literal["telegram"] = "telegram"
+    token: SecretRef
+    chat_id: str
+    base_url: str = "https://api.telegram.org"
+
+
+class AlertmanagerChannel(_Model):
+    type: Literal["alertmanager"] = "alertmanager"
+    url: str  # e.g. http://127.0.0.1:9093
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | TelegramChannel | AlertmanagerChannel, Field(discriminator="type")]
+
+
+class TeamConfig(_Model):
+    """Where a team's messages go: `channels` by default, or those of the longest matching area prefix."""
+
+    channels: tuple[str, ...] = ()
+    areas: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
+class NotificationsConfig(_Model):
+    language: Literal["vi", "en"] = "vi"
+    channels: dict[str, Channel] = Field(default_factory=dict)
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    leads: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # area prefix -> channels told on escalation
+    link: str = ""  # ticket link prefix in messages, e.g. https://fleetmon.example/tickets/
+    group_over: int = Field(default=5, ge=1)  # more messages than this for one channel in one engine step: one digest
+    retry_initial: Seconds = 10.0
+    retry_max: Seconds = 3600.0
+    give_up_after: int = Field(default=50, ge=1)  # attempts; the message stays in the outbox, marked failed
+    # A sender holds the messages it sends this long; a dead sender's are sent by another after it.
+    # Longer than the slowest delivery (15 s timeout), or a slow send could be taken over and sent twice.
+    claim_for: Annotated[float, BeforeValidator(_parse_duration), Field(ge=20)] = 60.0
+
+    @model_validator(mode="after")
+    def _known_channels(self) -> NotificationsConfig:
+        named = [(f"teams.{t}", c) for t, team in self.teams.items() for c in team.channels]
+        named += [(f"teams.{t}.areas.{a}", c) for t, team in self.teams.items() for a, cs in team.areas.items() for c in cs]
+        named += [(f"leads.{a}", c) for a, cs in self.leads.items() for c in cs]
+        for where, name in named:
+            if name not in self.channels:
+                raise ValueError(f"{where}: no channel named {name!r}")
+        return self
+
+    def secrets(self) -> dict[str, SecretRef]:
+        found: dict[str, SecretRef | None] = {}
+        for name, channel in self.channels.items():
+            if isinstance(channel, EmailChannel):
+                found[f"channels.{name}.password"] = channel.password
+            elif isinstance(channel, WebhookChannel | TelegramChannel):
+                found[f"channels.{name}.token"] = channel.token
+        return {key: ref for key, ref in found.items() if ref is not None}
+
 
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
@@ -272,6 +460,8 @@ class Config(_Model):
     reports: ReportsConfig = ReportsConfig()
     credentials: dict[str, CredentialProfile] = Field(default_factory=dict)
     default_credentials: str | None = None  # profile for devices that name none
+    tickets: TicketsConfig = TicketsConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
@@ -292,6 +482,26 @@ class Config(_Model):
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'fleetmon.db'}"
+
+    @model_validator(mode="after")
+    def _ticket_teams_routed(self) -> Config:
+        """Once teams are configured, every rule's team must be one of them: a team nobody listens to loses tickets' messages."""
+        teams = self.notifications.teams
+        if teams:
+            named = [(f"tickets.rules.{kind}.team", self.tickets.rule(kind).team) for kind in DEFAULT_TICKET_RULES]
+            named += [(f"tickets.plans.{name}.team", plan.team) for name, plan in self.tickets.plans.items()]
+            for where, team in named:
+                if team not in teams and team != OWNER_TEAM:
+                    raise ValueError(f"{where}: no team {team!r} in notifications.teams (known: {', '.join(sorted(teams))})")
+        return self
+
+    @model_validator(mode="after")
+    def _owner_channels_known(self) -> Config:
+        first = self.tickets.owner_first
+        for name in first.channels if first else ():
+            if name not in self.notifications.channels:
+                raise ValueError(f"tickets.owner_first.channels: no channel named {name!r} in notifications.channels")
+        return self
 
     def profile(self, name: str) -> CredentialProfile | None:
         return self.credentials.get(name or self.default_credentials or "")

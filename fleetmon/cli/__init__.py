@@ -40,7 +40,7 @@ class _Commands(click.Group):
 )
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
-    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus; tickets: in progress)."""
+    """fleetmon: health monitor for police camera fleets (ONVIF, SNMP, Prometheus, maintenance tickets, reports)."""
     # Warnings and errors only, as logfmt on stderr; `run` and `demo` choose their own level. This
     # also undoes onvif-zeep-async's `logging.basicConfig(level=INFO)` at import, which would print
     # every HTTP request a probe makes.
@@ -85,10 +85,10 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status
+    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status, tickets
 
     for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run,
-                    discover.discover):
+                    discover.discover, tickets.tickets_group, tickets.windows_group):
         main.add_command(command)
     main.add_command(importlib.import_module("fleetmon.cli.report").report)
 

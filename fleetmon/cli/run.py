@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 
 import click
 
+from fleetmon.alerts.service import start_tickets
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config, ListenConfig
 from fleetmon.logs import setup_logging
@@ -62,6 +63,7 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
                                        guard_seconds=config.lease_guard)
         monitor = Monitor(config=config, engine=engine, kinds=kinds, worker_id=worker_id, ownership=ownership)
         await monitor.start(stack)
+        await start_tickets(config, engine, monitor.worker_id, stack, monitor.view)  # tickets and repair alerts (fleetmon.alerts)
         url = await start_metrics(monitor.view, config, stack)
         log.info("worker %s: metrics at %s", monitor.worker_id, url)
         click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}")

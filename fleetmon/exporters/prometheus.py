@@ -66,13 +66,14 @@ class Scope:
     view: MonitorView
     members: list[Member] = field(default_factory=list)
     paths: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area label -> names from the root
+    prefix: tuple[str, ...] = ()  # the area scraped, names from the root (all areas when empty)
     _probe_totals: ProbeTotals | None = None
 
     @classmethod
     def of(cls, view: MonitorView, area: str = "") -> Scope:
         prefix = split_area_path(area)
         labels: dict[str, str | None] = {}  # raw inventory area -> label, None if outside the scope
-        scope = cls(view)
+        scope = cls(view, prefix=prefix)
         for device_id, status in view.statuses.items():
             device = view.devices.get(device_id)
             raw = device.area if device is not None else ""
@@ -270,6 +271,25 @@ def _worker(value: Callable[[MonitorView], float]) -> Callable[[Scope], Iterator
     return samples
 
 
+# -- tickets (counted by fleetmon.alerts, fleet-wide: every worker exports the same numbers) --------
+
+
+def _in_scope(scope: Scope, area: str) -> bool:
+    return split_area_path(area)[: len(scope.prefix)] == scope.prefix
+
+
+def _tickets_open(scope: Scope) -> Iterator[Sample]:
+    for (area, kind, severity, state), n in sorted(scope.view.tickets.items()):
+        if _in_scope(scope, area):
+            yield (area, kind, severity, state), float(n)
+
+
+def _ticket_sla_breaches(scope: Scope) -> Iterator[Sample]:
+    for (area, sla), n in sorted(scope.view.ticket_sla_breaches.items()):
+        if _in_scope(scope, area):
+            yield (area, sla), float(n)
+
+
 def _gauge(name: str, help: str, labels: tuple[str, ...], samples: Callable[[Scope], Iterable[Sample]]) -> Family:
     return Family(name, "gauge", help, labels, samples)
 
@@ -338,6 +358,10 @@ FAMILIES: tuple[Family, ...] = (
            ("worker",), _worker(lambda v: float(v.transitions_pending))),
     _counter("fleetmon_transitions_dropped_total", "Health changes never written to the state-change log: its buffer overflowed "
              "while the store was away.", ("worker",), _worker(lambda v: float(v.transitions_dropped))),
+    _gauge("fleetmon_tickets_open", "Maintenance tickets not yet resolved, fleet-wide (every worker says the same: use max, not sum).",
+           ("area", "kind", "severity", "state"), _tickets_open),
+    _gauge("fleetmon_tickets_sla_breached", "Open tickets past their SLA: acknowledge (escalated) or repair (overdue).",
+           ("area", "sla"), _ticket_sla_breaches),
 )
 
 

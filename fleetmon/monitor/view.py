@@ -37,6 +37,10 @@ class MonitorView:
     started_at: float = 0.0
     transitions_pending: int = 0  # health changes waiting for the state-change log
     transitions_dropped: int = 0  # changes never logged: the wait buffer overflowed
+    # Fleet-wide ticket counts, replaced whole by fleetmon.alerts after each engine step (so shared, not copied):
+    # open tickets by (area, kind, severity, state), and SLA breaches of open tickets by (area, sla).
+    tickets: Mapping[tuple[str, str, str, str], int] = field(default_factory=dict)
+    ticket_sla_breaches: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def snapshot(self) -> MonitorView:
         """A copy safe to read from another thread (statuses copied one level deep)."""
@@ -48,4 +52,6 @@ class MonitorView:
             started_at=self.started_at,
             transitions_pending=self.transitions_pending,
             transitions_dropped=self.transitions_dropped,
+            tickets=self.tickets,
+            ticket_sla_breaches=self.ticket_sla_breaches,
         )

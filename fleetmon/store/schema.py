@@ -185,3 +185,126 @@ def inserted_id(result: CursorResult[Any]) -> int:
     if key is None:
         raise TypeError("not the result of a one-row INSERT")
     return int(key[0])
+# -- tickets (fleetmon.alerts) -----------------------------------------------------------------
+
+# One row per maintenance ticket. `open_key` ("subject|kind") is set while the ticket is open
+# (not yet resolved) and NULL after: the unique constraint keeps one open ticket per device and
+# fault even with several engines. The repair record is written when the ticket is closed.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(300), nullable=False),  # a device id, or "site:<area>|<site>"
+    Column("kind", String(32), nullable=False),
+    Column("open_key", String(340), nullable=True, unique=True),
+    Column("state", String(16), nullable=False),  # open / acknowledged / in_progress / resolved / closed
+    Column("severity", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("device_id", String(64), nullable=True, index=True),
+    Column("area", Text, nullable=False, default=""),
+    Column("site", String(200), nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False, default=""),  # what the monitor saw, newest
+    Column("affected", Text, nullable=False, default=""),  # units behind it, one id a line
+    Column("assignee", String(200), nullable=False, default=""),
+    Column("fault_since", UTCDateTime, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("sla_from", UTCDateTime, nullable=False),  # opened, or last reopened: the SLA timers run from here
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("fault_cleared_at", UTCDateTime, nullable=True),  # monitoring last saw the fault go away
+    Column("reopened", Integer, nullable=False, default=0),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("repair_overdue_at", UTCDateTime, nullable=True),
+    Column("close_requested_at", UTCDateTime, nullable=True),  # repair recorded, waiting for the unit to stay healthy
+    Column("repair_cause", Text, nullable=False, default=""),
+    Column("repair_action", Text, nullable=False, default=""),
+    Column("repair_parts", Text, nullable=False, default=""),
+    Column("repair_cost_vnd", BigInteger, nullable=True),
+    Column("repair_hours", Float, nullable=True),
+    Column("repair_funding", String(20), nullable=True),
+    Column("repaired_by", String(200), nullable=False, default=""),
+    Index("ix_tickets_subject_kind", "subject", "kind"),
+    Index("ix_tickets_state", "state"),
+)
+
+# Who did what to a ticket, when: the history the device page and audits show.
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(200), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+)
+
+# The faults the ticket engine currently tracks, one row per subject and kind: when each was first
+# seen, when it went away, whether a window held it back; and its ticket once it has one.
+ticket_faults = Table(
+    "ticket_faults",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(300), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("device_id", String(64), nullable=True),
+    Column("present", Boolean, nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("held_until", UTCDateTime, nullable=True),  # last moment a maintenance window covered it
+    Column("detail", Text, nullable=False, default=""),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True),
+    UniqueConstraint("subject", "kind"),
+)
+
+# The engine's place in the state-change log: the id of the last change it turned into faults.
+# One row; every engine step updates it first, so steps of several workers run one at a time.
+ticket_cursor = Table(
+    "ticket_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_change_id", BigInteger, nullable=False, default=0),
+    Column("gap_since", UTCDateTime, nullable=True),  # a missing id first seen then (a commit still in flight?)
+    Column("owner", String(128), nullable=False, default=""),
+    Column("updated_at", UTCDateTime, nullable=True),
+)
+
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope", String(16), nullable=False),  # area / site / device
+    Column("target", Text, nullable=False),  # area path prefix, "area|site", or a device id
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),  # end of the first occurrence
+    Column("repeat_seconds", Integer, nullable=True),  # recurring: the period (daily 86400, weekly 604800)
+    Column("until", UTCDateTime, nullable=True),  # recurring: no occurrence starts after this
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_by", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# Messages to send, written in the transaction that changed the ticket: a crash loses none.
+notification_outbox = Table(
+    "notification_outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id"), nullable=True, index=True),
+    Column("channel", String(64), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("payload", Text, nullable=False, default="{}"),  # JSON for webhooks and Alertmanager
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(128), nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),  # given up after too many attempts
+    Column("last_error", Text, nullable=False, default=""),
+    Index("ix_notification_outbox_due", "sent_at", "next_attempt_at"),
+)
