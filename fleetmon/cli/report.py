@@ -13,6 +13,7 @@ from fleetmon.exporters.reports.build import build_report
 from fleetmon.exporters.reports.formats import FORMATS, format_for, render
 from fleetmon.exporters.reports.i18n import LANGUAGES, text_for
 from fleetmon.exporters.reports.period import FORMS, PeriodError, parse_period
+from fleetmon.exporters.reports.ticket_facts import repair_facts
 from fleetmon.store.areas import AreaError
 
 
@@ -48,8 +49,7 @@ def report(app: AppContext, period: str, area: str | None, fmt: str | None, outp
         raise click.BadParameter(str(exc), param_hint="--period") from None
     with app.engine.connect() as conn:
         try:
-            # Tickets are not connected yet: the report says that ticket figures are not available.
-            built = build_report(conn, settings, chosen, area, repairs=None)
+            built = build_report(conn, settings, chosen, area, repairs=repair_facts(conn, chosen.start, chosen.end))
         except AreaError as exc:
             raise click.BadParameter(str(exc), param_hint="--area") from None
     fmt = format_for(output, fmt)
