@@ -203,6 +203,7 @@ class MonitorConfig(_Model):
     clock_skew_limit: Seconds = 60.0  # a device clock further off than this makes footage times unreliable
     recording_stale_after: Seconds = 900.0  # newest footage older than this: recording stopped
     retention_days: float = Field(default=30.0, ge=0)  # footage a recorder must hold; 0 turns the check off
+    volume_full_percent: float = Field(default=95.0, gt=0, le=100)  # a volume this full is a problem
 
 
 class ListenConfig(_Model):

@@ -76,7 +76,7 @@ def _facts(obs: Observation) -> list[str]:
         lines.append(f"disk {disk.name}: {disk.state}{free}")
     recordings = obs.recordings or ()
     for rec in recordings[:MAX_CHANNEL_LINES]:
-        lines.append(f"channel {rec.channel}: newest footage {_age(time.time() - rec.latest)} old"
+        lines.append(f"channel {rec.channel}: newest footage {_age(rec.age_seconds(time.time()) or 0.0)} old"
                      + (f", reaching back {(time.time() - rec.earliest) / 86400:.1f} days" if rec.earliest else ""))
     if len(recordings) > MAX_CHANNEL_LINES:
         lines.append(f"... and {len(recordings) - MAX_CHANNEL_LINES} more channels (--json lists all)")

@@ -16,7 +16,7 @@ from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor, Ownership, default_worker_id
 from fleetmon.monitor.workers import LeaseOwnership
-from fleetmon.probes.onvif.clock import ClockCorrection
+from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
 from fleetmon.process import raise_open_files_limit
 from fleetmon.store.inventory import record_clock_correction

@@ -27,9 +27,10 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from fleetmon.health.model import DeviceStatus, DiskHealth, Health, Recording, Volume
+from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, split_area_path
 from fleetmon.monitor.view import MonitorView
+from fleetmon.probes.findings import Disk, Recording, Volume
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -180,7 +181,7 @@ def _disk_state(scope: Scope) -> Iterator[Sample]:
             yield (m.id, d.name, d.state), 1.0
 
 
-def _per_disk(value: Callable[[DiskHealth], int | None]) -> Callable[[Scope], Iterator[Sample]]:
+def _per_disk(value: Callable[[Disk], int | None]) -> Callable[[Scope], Iterator[Sample]]:
     def samples(scope: Scope) -> Iterator[Sample]:
         for m in scope.members:
             for d in m.status.disks:

@@ -1,7 +1,9 @@
 """The per-device state machine: hysteresis, degradation reasons, reboots and flapping.
 
 Pure functions over `DeviceStatus`; no clock, no I/O. `apply` folds one observation in and
-returns the transition it caused, if any. Root causes across devices are `rootcause.py`'s job.
+returns the transition it caused, if any: a change of state, or of the set of problems (their
+keys, not their words: "clock 600 s ahead" then "clock 601 s ahead" is no change). Root causes
+across devices are `rootcause.py`'s job.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, ProbeStats, Transition
+from fleetmon.probes.findings import Problem, key_of
 from fleetmon.probes.result import ProbeStatus
 
 UPTIME_WRAP_SECONDS = 2**32 / 100  # sysUpTime is 32-bit centiseconds: it wraps after 497 days
@@ -65,10 +68,16 @@ def _record_facts(status: DeviceStatus, obs: Observation, policy: Policy) -> Non
 def _reasons(status: DeviceStatus, policy: Policy) -> tuple[str, ...]:
     reasons = [p for problems in status.problems.values() for p in problems]
     if len(status.recent_reboots) >= policy.reboot_loop_count:
-        reasons.append(f"reboot loop: {len(status.recent_reboots)} reboots within {policy.reboot_window_seconds / 3600:g} h")
+        reasons.append(Problem(f"reboot loop: {len(status.recent_reboots)} reboots within "
+                               f"{policy.reboot_window_seconds / 3600:g} h", "reboot_loop"))
     if status.flapping:
-        reasons.append(f"flapping: {len(status.recent_changes)} up/down changes within {policy.flap_window_seconds / 3600:g} h")
+        reasons.append(Problem(f"flapping: {len(status.recent_changes)} up/down changes within "
+                               f"{policy.flap_window_seconds / 3600:g} h", "flapping"))
     return tuple(dict.fromkeys(reasons))
+
+
+def _same_problems(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    return old == new or {key_of(p) for p in old} == {key_of(p) for p in new}
 
 
 def change_state(status: DeviceStatus, device_id: str, at: float, new: Health, reason: str, cause: Cause, policy: Policy) -> Transition:
@@ -111,7 +120,8 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
     reasons = _reasons(status, policy)
     new = Health.DEGRADED if reasons else Health.UP
     reason = "; ".join(reasons) if reasons else ("answering again" if offline else "answering")
-    if new is status.state and reasons == status.reasons:
+    if new is status.state and _same_problems(status.reasons, reasons):
+        status.reasons = reasons  # today's words (the number of seconds, of GB), no transition
         return None
     status.reasons = reasons
     cause = Cause.NONE

@@ -1,7 +1,8 @@
 """Device health as the rest of fleetmon sees it: observations in, states and transitions out.
 
     Observation   what one probe of one device found, reduced to what health needs
-                  (made from a probe's typed result by `fleetmon.monitor.observe`)
+                  (made from a probe's typed result by `fleetmon.monitor.observe`); its
+                  findings are the probes' own types (`fleetmon.probes.findings`)
     DeviceStatus  the monitor's memory of one device; also what the Collector renders
     Transition    one change of state, with its reason and likely cause: the only thing that
                   fans out (state-change log, tickets, notifications)
@@ -14,6 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from fleetmon.probes.findings import Disk, Recording, Volume
 from fleetmon.probes.result import ProbeStatus
 
 
@@ -39,31 +41,11 @@ class Cause(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Volume:
-    name: str
-    size_bytes: int
-    used_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class DiskHealth:
-    name: str
-    state: str  # ok / failed / full / unformatted / other
-    capacity_bytes: int | None = None
-    free_bytes: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Recording:
-    channel: str
-    latest: float  # unix seconds of the newest footage
-    earliest: float | None = None  # oldest footage still held
-
-
-@dataclass(frozen=True, slots=True)
 class Observation:
     """One probe's findings. `alive` says whether the device answered at all (liveness);
-    `problems` are degradations in words a technician understands ("disk 2 failed")."""
+    `problems` are degradations in words a technician understands ("disk 2 failed"), each a
+    `fleetmon.probes.findings.Problem` with a stable key where its words carry a moving number.
+    `recordings` are in fleetmon's clock (the device's skew taken off)."""
 
     device_id: str
     probe: str
@@ -75,7 +57,7 @@ class Observation:
     uptime_seconds: float | None = None
     clock_skew_seconds: float | None = None
     volumes: tuple[Volume, ...] | None = None
-    disks: tuple[DiskHealth, ...] | None = None
+    disks: tuple[Disk, ...] | None = None
     recordings: tuple[Recording, ...] | None = None
     image_faults: tuple[str, ...] | None = None
     error: str = ""
@@ -111,7 +93,7 @@ class DeviceStatus:
     flapping: bool = False
     clock_skew_seconds: float | None = None
     volumes: tuple[Volume, ...] = ()
-    disks: tuple[DiskHealth, ...] = ()
+    disks: tuple[Disk, ...] = ()
     recordings: tuple[Recording, ...] = ()
     image_faults: tuple[str, ...] = ()
 

@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field, fields
 from datetime import date
 
+from fleetmon.probes.target import DEFAULT_PORTS
+
 
 class DeviceKind(enum.StrEnum):
     CAMERA = "camera"
@@ -32,8 +34,6 @@ class Funding(enum.StrEnum):
     SOCIAL = "social"  # xã hội hóa: citizens, businesses
     HOUSEHOLD_SHARED = "household_shared"  # a household's own camera shared with police
 
-
-DEFAULT_PORTS: dict[str, int] = {"onvif_port": 80, "rtsp_port": 554, "snmp_port": 161, "http_port": 80}
 
 AREA_SEPARATOR = " / "
 

@@ -1,24 +1,31 @@
 """From each protocol's typed result to the `Observation` health understands, in a technician's words.
 
 This is where "what a probe found" becomes "what is wrong": a failed disk, footage that
-stopped, a clock that drifted. One function per probe kind, all of one shape.
+stopped, a clock that drifted. One function per probe kind. Probes measure; the thresholds of
+the configuration (`monitor.clock_skew_limit`, `recording_stale_after`, `retention_days`,
+`volume_full_percent`) are applied here and nowhere else. A problem whose words carry a number
+that moves from probe to probe is keyed (`Problem`), so health sees no change while it stays.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import time
 from collections.abc import Iterable
 
 from fleetmon.config import MonitorConfig
-from fleetmon.health.model import DiskHealth, Observation, Recording, Volume
-from fleetmon.probes.http.snapshot import SnapshotResult
-from fleetmon.probes.http.vendor_api import Disk, VendorHttpResult
-from fleetmon.probes.onvif.probe import OnvifResult
-from fleetmon.probes.reachability import ReachabilityResult
+from fleetmon.health.model import Observation
+from fleetmon.probes.findings import Disk, Problem, Recording
+from fleetmon.probes.registry import (
+    CameraResult,
+    OnvifResult,
+    ReachabilityResult,
+    RtspResult,
+    SnapshotResult,
+    SnmpResult,
+    VendorHttpResult,
+)
 from fleetmon.probes.result import ProbeResult, ProbeStatus
-from fleetmon.probes.rtsp import RtspResult
-from fleetmon.probes.snmp.probe import SnmpResult
 from fleetmon.probes.target import Target
 
 _UNANSWERED = {
@@ -56,8 +63,9 @@ def reachability(result: ReachabilityResult) -> Observation:
     return _base(result, alive=True, problems=problems)
 
 
-def _disks(found: Iterable[Disk]) -> tuple[DiskHealth, ...]:
-    return tuple(DiskHealth(d.name or d.id, d.state, d.capacity_bytes, d.free_bytes) for d in found)
+def _disks(found: Iterable[Disk]) -> tuple[Disk, ...]:
+    """Named for a technician: a disk whose unit gave no name goes by its number."""
+    return tuple(d if d.name else dataclasses.replace(d, name=d.id) for d in found)
 
 
 def vendor_http(result: VendorHttpResult) -> Observation:
@@ -66,20 +74,25 @@ def vendor_http(result: VendorHttpResult) -> Observation:
     return _base(result, alive=True, problems=tuple(result.problems), disks=_disks(result.disks))
 
 
-def snmp(result: SnmpResult) -> Observation:
-    """Uptime (reboots), volumes, disks, ports and the unit's own verdict; for switches, liveness."""
+def snmp(result: SnmpResult, rules: MonitorConfig) -> Observation:
+    """Uptime (reboots), volumes, disks, ports, clock and the unit's own verdict; for switches, liveness."""
     if not result.ok:
         return failed(result, "SNMP")
-    volumes = tuple(Volume(v.name, v.size_bytes, v.used_bytes) for v in result.volumes)
-    return _base(result, alive=True, problems=tuple(result.problems), uptime_seconds=result.uptime_seconds,
-                 clock_skew_seconds=result.clock_offset_seconds, volumes=volumes or None,
+    problems = result.problems  # built afresh by the result, used once: extended in place, no copy on the hot path
+    for v in result.volumes:
+        if v.used_percent >= rules.volume_full_percent:
+            problems.append(Problem(f"volume {v.name} {v.used_percent:.0f} % full", f"volume_full:{v.name}"))
+    if result.clock_skew_seconds is not None:
+        problems += _clock(result.clock_skew_seconds, rules.clock_skew_limit)
+    return _base(result, alive=True, problems=tuple(problems), uptime_seconds=result.uptime_seconds,
+                 clock_skew_seconds=result.clock_skew_seconds, volumes=tuple(result.volumes) or None,
                  disks=_disks(result.disks) or None)
 
 
 def _clock(skew: float, limit: float) -> tuple[str, ...]:
     if abs(skew) <= limit:
         return ()
-    return (f"clock {abs(skew):.0f} s {'ahead' if skew > 0 else 'behind'}: footage times are wrong",)
+    return (Problem(f"clock {abs(skew):.0f} s {'ahead' if skew > 0 else 'behind'}: footage times are wrong", "clock_skew"),)
 
 
 def _channels(names: list[str]) -> str:
@@ -91,9 +104,10 @@ def _footage(result: OnvifResult, rules: MonitorConfig) -> tuple[tuple[Recording
     """Per channel: is footage still being written, and how far back it reaches (evidence police extract).
 
     Recorders free space a day at a time, so footage less than a day short of the required
-    retention is normal churn, not a fault.
+    retention is normal churn, not a fault. Kept with the newest footage in fleetmon's clock.
     """
-    device_now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=result.clock_skew_seconds or 0.0)
+    skew = result.clock_skew_seconds or 0.0
+    device_now = time.time() + skew
     recordings = []
     empty, stopped, short = [], [], []
     oldest_age, shortest = 0.0, float("inf")
@@ -103,8 +117,7 @@ def _footage(result: OnvifResult, rules: MonitorConfig) -> tuple[tuple[Recording
             continue
         age = found.age_seconds(device_now) or 0.0
         held = found.horizon_days(device_now)
-        recordings.append(Recording(found.channel, found.latest.timestamp() - (result.clock_skew_seconds or 0.0),
-                                    found.earliest.timestamp() if found.earliest else None))
+        recordings.append(dataclasses.replace(found, latest=found.latest - skew))
         if age > rules.recording_stale_after:
             stopped.append(found.channel)
             oldest_age = max(oldest_age, age)
@@ -113,11 +126,13 @@ def _footage(result: OnvifResult, rules: MonitorConfig) -> tuple[tuple[Recording
             shortest = min(shortest, held)
     problems = []
     if empty:
-        problems.append(f"no footage at all on {_channels(empty)}")
+        problems.append(Problem(f"no footage at all on {_channels(empty)}", "footage_none:" + ",".join(empty)))
     if stopped:
-        problems.append(f"recording stopped on {_channels(stopped)}: newest footage {oldest_age / 3600:.1f} h old")
+        problems.append(Problem(f"recording stopped on {_channels(stopped)}: newest footage {oldest_age / 3600:.1f} h old",
+                                "recording_stopped:" + ",".join(stopped)))
     if short:
-        problems.append(f"only {shortest:.1f} days of footage on {_channels(short)} (required {rules.retention_days:g})")
+        problems.append(Problem(f"only {shortest:.1f} days of footage on {_channels(short)} (required {rules.retention_days:g})",
+                                "retention_short:" + ",".join(short)))
     return tuple(recordings), tuple(problems)
 
 
@@ -139,6 +154,11 @@ def onvif(result: OnvifResult, target: Target, rules: MonitorConfig, stream: Rts
                  recordings=recordings if result.recordings is not None else None)
 
 
+def camera(result: CameraResult, target: Target, rules: MonitorConfig) -> Observation:
+    """The ONVIF details with the stream check that followed them (see `onvif`)."""
+    return onvif(result.onvif, target, rules, result.stream)
+
+
 def snapshot(result: SnapshotResult) -> Observation:
     """Picture faults (black, frozen, blurred, covered, moved) with the check's own explanation."""
     if result.status is ProbeStatus.NOT_SUPPORTED:
@@ -146,5 +166,5 @@ def snapshot(result: SnapshotResult) -> Observation:
     if not result.ok:
         return failed(result, "snapshot")
     findings = result.assessment.findings if result.assessment else []
-    return _base(result, alive=True, problems=tuple(f"picture {f.check}: {f.text}" for f in findings),
+    return _base(result, alive=True, problems=tuple(Problem(f"picture {f.check}: {f.text}", f"picture_{f.check}") for f in findings),
                  image_faults=tuple(f.check for f in findings))

@@ -1,4 +1,5 @@
-"""From inventory devices to probe targets: ports with their defaults, credentials resolved once."""
+"""From inventory devices to probe targets: ports with their defaults, credentials resolved once,
+the configured clock skew limit (beyond it, a profile with `correct_clock` has the clock set)."""
 
 from __future__ import annotations
 
@@ -40,4 +41,5 @@ class TargetBuilder:
             vendor=firmware_family(device.vendor),
             kind=device.kind.value,
             serial=device.serial,
+            clock_skew_limit=self.config.monitor.clock_skew_limit,
         )

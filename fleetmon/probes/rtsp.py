@@ -21,7 +21,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from fleetmon.probes.http.digest import authorization
 from fleetmon.probes.http.limits import classify_error
 from fleetmon.probes.result import ProbeResult, ProbeStatus
-from fleetmon.probes.target import Target
+from fleetmon.probes.target import DEFAULT_PORTS, Target
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
@@ -139,7 +139,7 @@ async def _exchange(found: RtspResult, target: Target, parts: SplitResult, url: 
     username = target.credentials.username or unquote(parts.username or "")
     secret = target.credentials.password
     password = secret.get_secret_value() if secret is not None else unquote(parts.password or "")
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 554, limit=MAX_HEAD)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port or DEFAULT_PORTS["rtsp_port"], limit=MAX_HEAD)
     try:
         session = _Session(reader, writer, url, username, password, max_bytes)
         options = await session.request("OPTIONS")

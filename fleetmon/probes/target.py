@@ -12,6 +12,9 @@ from typing import Literal
 from pydantic import SecretStr
 
 AuthProtocol = Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"]
+
+# Each protocol's standard port: the one place that says so (inventory rows without a port get these).
+DEFAULT_PORTS: dict[str, int] = {"onvif_port": 80, "rtsp_port": 554, "snmp_port": 161, "http_port": 80}
 PrivProtocol = Literal["des", "aes", "aes192", "aes256"]
 
 
@@ -52,12 +55,15 @@ class Credentials:
 class Target:
     device_id: str
     host: str
-    onvif_port: int = 80
-    rtsp_port: int = 554
-    snmp_port: int = 161
-    http_port: int = 80
+    onvif_port: int = DEFAULT_PORTS["onvif_port"]
+    rtsp_port: int = DEFAULT_PORTS["rtsp_port"]
+    snmp_port: int = DEFAULT_PORTS["snmp_port"]
+    http_port: int = DEFAULT_PORTS["http_port"]
     credentials: Credentials = field(default_factory=Credentials)
     timeout: float = 5.0
     vendor: str = ""
     kind: str = ""
     serial: str = ""  # as the inventory records it: a different one answering means a swapped unit
+    # A clock further off than this is set right when `credentials.correct_clock` allows; None: never.
+    # The caller passes its configured limit (`monitor.clock_skew_limit`), so probes read no config.
+    clock_skew_limit: float | None = None

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 
-from fleetmon.health.model import Cause, DeviceStatus, DiskHealth, Health, ProbeStats, Recording, Volume
+from fleetmon.health.model import Cause, DeviceStatus, Health, ProbeStats
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.view import MonitorView, SweepStats
+from fleetmon.probes.findings import Disk, Recording, Volume
 from fleetmon.probes.result import ProbeStatus
 
 NOW = 1_790_000_000.0
@@ -57,8 +58,8 @@ def _status(device: Device, rng: random.Random) -> DeviceStatus:
     if device.kind is DeviceKind.NVR:
         size = rng.choice((4, 8, 16)) * TB
         status.volumes = tuple(Volume(f"volume{i}", size, int(size * rng.uniform(0.5, 1.0))) for i in (1, 2))
-        status.disks = tuple(DiskHealth(f"hdd{i}", "failed" if state is Health.DEGRADED and i == 1 else "ok", size // 2,
-                                        int(size // 2 * rng.uniform(0, 0.3))) for i in (1, 2, 3, 4))
+        status.disks = tuple(Disk(str(i), f"hdd{i}", "failed" if state is Health.DEGRADED and i == 1 else "ok",
+                                  capacity_bytes=size // 2, free_bytes=int(size // 2 * rng.uniform(0, 0.3))) for i in (1, 2, 3, 4))
         status.recordings = tuple(Recording(f"ch{c}", NOW - rng.uniform(0, 120), NOW - rng.uniform(20, 40) * 86400)
                                   for c in range(1, 17 if "16" in device.model else 33))
     return status

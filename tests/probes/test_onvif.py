@@ -77,7 +77,7 @@ async def test_a_recorder_reports_footage_per_channel(clients: OnvifClients, por
     assert result.ok, result.error
     assert result.recordings is not None
     assert sorted(r.channel for r in result.recordings) == ["cam-1", "cam-2"]
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC).timestamp()
     for recording in result.recordings:
         assert recording.status == "Recording"
         assert (recording.age_seconds(now) or 1e9) < 5
@@ -90,7 +90,7 @@ async def test_a_stopped_recorder_shows_hours_old_footage(clients: OnvifClients,
     control.set(control.device("nvr-1"), Fault.RECORDING_STOPPED)
     result = await probe_onvif(target("127.81.0.2", port), clients)
     assert result.ok and result.recordings
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC).timestamp()
     assert all(r.status == "Stopped" and (r.age_seconds(now) or 0) > 3600 for r in result.recordings)
 
 

@@ -16,16 +16,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import httpx
 from lxml import etree
 
+from fleetmon.probes.findings import Disk, DiskState, Problem, disk_state
 from fleetmon.probes.http.limits import fetch_bounded
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
-
-DiskState = Literal["ok", "failed", "full", "unformatted", "other"]
 
 # Vendor state word (lower case) -> normalised state; a word not listed is "other".
 DISK_STATES: dict[str, dict[str, DiskState]] = {
@@ -43,9 +41,6 @@ DISK_STATES: dict[str, dict[str, DiskState]] = {
     },
 }
 
-# A healthy disk with less free space than this share of its capacity is reported full.
-FULL_BELOW_FREE_RATIO = 0.001
-
 _MIB = 1 << 20
 _MAX_BODY = 256 * 1024
 
@@ -54,39 +49,17 @@ class StorageFormatError(ValueError):
     """The recorder answered 200 with something that is not the expected storage document."""
 
 
-@dataclass(frozen=True, slots=True)
-class Disk:
-    id: str
-    name: str
-    state: DiskState
-    vendor_state: str
-    capacity_bytes: int | None = None
-    free_bytes: int | None = None
-
-    def describe(self) -> str:
-        """One line for a technician, e.g. "disk 2 (HDD2): failed (smartFailed)"."""
-        text = f"disk {self.id} ({self.name}): {self.state}"
-        if self.vendor_state.lower() != self.state:
-            text += f" ({self.vendor_state})"
-        if self.capacity_bytes:
-            text += f", {(self.free_bytes or 0) / 1e9:.1f} of {self.capacity_bytes / 1e9:.1f} GB free"
-        return text
-
-
 @dataclass(slots=True, kw_only=True)
 class VendorHttpResult(ProbeResult):
     disks: list[Disk] = field(default_factory=list)
 
     @property
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Problem]:
         return [disk.describe() for disk in self.disks if disk.state != "ok"]
 
 
 def normalise_state(vendor: str, word: str, capacity: int | None, free: int | None) -> DiskState:
-    state = DISK_STATES[vendor].get(word.strip().lower(), "other")
-    if state == "ok" and capacity and free is not None and free < capacity * FULL_BELOW_FREE_RATIO:
-        return "full"
-    return state
+    return disk_state(DISK_STATES[vendor].get(word.strip().lower(), "other"), capacity, free)
 
 
 # XML from a device is hostile until parsed: no DTD loading, no entities, no network, no huge trees.

@@ -3,8 +3,8 @@
 Off unless a credential profile sets `correct_clock: true`. With an NTP server the device is
 pointed at it (SetNTP, then SetSystemDateAndTime with DateTimeType NTP), which keeps it right;
 without one its clock is set once to our UTC time (SetSystemDateAndTime, Manual). The skew is
-read before and after, so the caller can record what was done. Calls are signed with the
-device's own clock, as its logins require. A device's refusal is a result, never an exception.
+read before and after, so the caller can record what was done (a `ClockCorrection`). Calls are
+signed with the device's own clock, as its logins require. A device's refusal is a result, never an exception.
 """
 
 from __future__ import annotations
@@ -12,28 +12,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 
 DEFAULT_THRESHOLD_SECONDS = 2.0  # devices report whole seconds: below this there is nothing to fix
-
-
-@dataclass(frozen=True, slots=True)
-class ClockCorrection:
-    device_id: str
-    status: ProbeStatus
-    method: Literal["none", "manual", "ntp"]  # what was set; "none" when the clock was right or unknown
-    skew_before: float | None = None  # device clock minus ours, seconds
-    skew_after: float | None = None
-    error: str = ""
-
-    @property
-    def corrected(self) -> bool:
-        return self.status is ProbeStatus.OK and self.method != "none"
 
 
 def _ntp_entry(server: str) -> dict[str, str]:

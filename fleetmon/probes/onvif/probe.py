@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetmon.probes.findings import Recording
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
-from fleetmon.probes.onvif.recording import Recording, find_recordings
+from fleetmon.probes.onvif.recording import find_recordings
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
 

@@ -14,7 +14,7 @@ from typing import get_args
 
 import yaml
 
-from fleetmon.probes.http.vendor_api import DiskState
+from fleetmon.probes.findings import DiskState
 from fleetmon.probes.snmp.ber import Oid, parse_oid
 
 DISK_STATES: tuple[DiskState, ...] = get_args(DiskState)

@@ -12,8 +12,9 @@ recorder answers in one request, a 28-port switch in one or two.
     vendors     from sysObjectID's enterprise number (or the inventory's vendor, which lets the
                 vendor's columns ride in the first request); disk tables and state codes come
                 from `fleetmon/probes/data/vendor_mibs.yaml` through `fleetmon.probes.snmp.oids`
-    problems    technician words derived from the findings: "disk 2 (HDD2): failed (abnormal)",
-                "volume /mnt/hdd1 97 % full", "port eth1 down", "clock 600 s ahead"
+    problems    what the unit says is wrong, in technician words: "disk 2 (HDD2): failed (abnormal)",
+                "port eth1 down"; the clock skew and volume fill are measurements, judged
+                against the configuration by the monitor (`fleetmon.monitor.observe`)
 
 Statuses: ok when the device answered (findings may be partial, then `error` says why);
 timeout when it never did (also a wrong v2c community); auth_failed for SNMPv3 reports;
@@ -27,9 +28,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from fleetmon.probes.snmp import ber
-from fleetmon.probes.http.vendor_api import FULL_BELOW_FREE_RATIO, Disk, DiskState
+from fleetmon.probes.findings import Disk, Volume, disk_state
 from fleetmon.probes.result import ProbeResult, ProbeStatus
+from fleetmon.probes.snmp import ber
 from fleetmon.probes.snmp.client import ERROR_NAMES, GETBULK, TOO_BIG, Failure, Reply, Request, SnmpClient
 from fleetmon.probes.snmp.oids import (
     HR_DEVICE_COLUMNS,
@@ -72,8 +73,6 @@ from fleetmon.probes.snmp.oids import (
 )
 from fleetmon.probes.target import Target
 
-VOLUME_FULL_PERCENT = 95.0
-CLOCK_SKEW_LIMIT_SECONDS = 120.0
 TIMETICKS_WRAP_SECONDS = 2**32 / 100  # sysUpTime wraps after ~497 days
 REBOOT_SLACK_SECONDS = 30.0
 MAX_REQUESTS = 12  # per probe: a hostile agent cannot keep a probe walking
@@ -84,19 +83,6 @@ SHORT_TABLES_KINDS = frozenset(("camera", "switch"))  # ports only: no recording
 MAX_TEXT = 255
 
 Values = dict[ber.Oid, tuple[int, bytes]]  # every varbind kept: OID -> (tag, content)
-
-
-@dataclass(frozen=True, slots=True)
-class Volume:
-    """A mounted filesystem from hrStorageTable (fixed or network disk; RAM and swap are not volumes)."""
-
-    name: str
-    size_bytes: int
-    used_bytes: int
-
-    @property
-    def used_percent(self) -> float:
-        return 100.0 * self.used_bytes / self.size_bytes if self.size_bytes else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +105,7 @@ class SnmpResult(ProbeResult):
     sys_descr: str = ""
     sys_object_id: str = ""
     vendor: str = ""
-    clock_offset_seconds: float | None = None  # device clock minus ours (hrSystemDate)
+    clock_skew_seconds: float | None = None  # device clock minus ours (hrSystemDate)
     volumes: list[Volume] = field(default_factory=list)
     disks: list[Disk] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
@@ -128,13 +114,9 @@ class SnmpResult(ProbeResult):
 
     @property
     def problems(self) -> list[str]:
-        found = [disk.describe() for disk in self.disks if disk.state in ("failed", "full", "unformatted")]
-        found += [f"volume {v.name} {v.used_percent:.0f} % full" for v in self.volumes
-                  if v.used_percent >= VOLUME_FULL_PERCENT]
+        """What the unit itself says is wrong; the clock and volume fill are judged by the monitor."""
+        found: list[str] = [disk.describe() for disk in self.disks if disk.state in ("failed", "full", "unformatted")]
         found += [f"port {i.name} {i.oper_status}" for i in self.interfaces if i.down_in_service]
-        if self.clock_offset_seconds is not None and abs(self.clock_offset_seconds) > CLOCK_SKEW_LIMIT_SECONDS:
-            direction = "ahead" if self.clock_offset_seconds > 0 else "behind"
-            found.append(f"clock {abs(self.clock_offset_seconds):.0f} s {direction}")
         if self.unit_status:
             found.append(f"unit reports itself {self.unit_status}")
         return found
@@ -312,12 +294,6 @@ def _volumes(values: Values) -> list[Volume]:
     return volumes
 
 
-def _state_of(state: DiskState, capacity: int | None, free: int | None) -> DiskState:
-    if state == "ok" and capacity and free is not None and free < capacity * FULL_BELOW_FREE_RATIO:
-        return "full"
-    return state
-
-
 def _host_disks(values: Values, mibs: VendorMibs) -> list[Disk]:
     disks = []
     storage = _rows(values, HR_DISK_STORAGE_ENTRY)
@@ -354,7 +330,7 @@ def _table_disks(values: Values, table: DiskTable) -> list[Disk]:
             state = "full"
         disk_id = str(index[0]) if index else "?"
         disks.append(Disk(disk_id, _text(values, cells.get(columns.get("name", -1), ())) or f"disk {disk_id}",
-                          _state_of(state, capacity_bytes, free_bytes), word, capacity_bytes, free_bytes))
+                          disk_state(state, capacity_bytes, free_bytes), word, capacity_bytes, free_bytes))
     return disks
 
 
@@ -454,7 +430,7 @@ async def probe_snmp(target: Target, client: SnmpClient) -> SnmpResult:
         ProbeStatus.OK, failure.error if failure else "",
         uptime_seconds=uptime / 100, sys_descr=_text(values, SYS_DESCR + (0,)),
         sys_object_id=".".join(map(str, object_id)), vendor=vendor,
-        clock_offset_seconds=None if device_clock is None else device_clock - time.time(),
+        clock_skew_seconds=None if device_clock is None else device_clock - time.time(),
         volumes=_volumes(values), disks=disks, interfaces=_interfaces(values),
         unit_status=_unit_status(values, mibs, vendor),
     )

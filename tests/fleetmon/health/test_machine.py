@@ -6,6 +6,7 @@ from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, Transition
 from fleetmon.health.rootcause import resolve
 from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.probes.findings import Problem
 from fleetmon.probes.result import ProbeStatus
 
 POLICY = Policy()
@@ -55,6 +56,24 @@ def test_a_probe_failing_twice_while_the_device_answers_degrades_it_not_downs_it
     assert run(status, login(5), liveness=False) == []  # once may be a lost packet
     [t] = run(status, login(65), liveness=False)
     assert t.new is Health.DEGRADED and "wrong password" in t.reason
+
+
+def test_a_problem_whose_number_moves_is_no_change_a_new_or_cleared_problem_is() -> None:
+    status = DeviceStatus()
+    run(status, seen("c", 0))
+
+    def clock(at: float, seconds: int, *more: str) -> Observation:
+        return seen("c", at, probe="onvif", problems=(Problem(f"clock {seconds} s ahead", "clock_skew"), *more))
+
+    [degraded] = run(status, clock(10, 600), liveness=False)
+    assert (degraded.new, degraded.reason) == (Health.DEGRADED, "clock 600 s ahead")
+    assert run(status, clock(20, 601), clock(30, 603), liveness=False) == []  # the state-change log stays quiet
+    assert status.reasons == ("clock 603 s ahead",)  # the status shows today's words
+    [worse] = run(status, clock(40, 604, "port rtsp:554 refusing connections"), liveness=False)
+    assert (worse.old, worse.new, worse.reason) == (Health.DEGRADED, Health.DEGRADED,
+                                                     "clock 604 s ahead; port rtsp:554 refusing connections")
+    [better] = run(status, clock(50, 605), liveness=False)
+    assert better.reason == "clock 605 s ahead"
 
 
 def test_reboots_are_counted_and_three_within_an_hour_are_a_loop() -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from fleetmon.config import MonitorConfig
-from fleetmon.monitor.observe import onvif
+from fleetmon.health.machine import Policy, apply
+from fleetmon.health.model import DeviceStatus, Health
+from fleetmon.monitor.observe import onvif, snmp
+from fleetmon.probes.findings import Disk, Recording, Volume
 from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
-from fleetmon.probes.onvif.recording import Recording
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
+from fleetmon.probes.snmp.probe import SnmpResult
 from fleetmon.probes.target import Target
 
 NOW = dt.datetime.now(dt.UTC)
@@ -21,8 +25,8 @@ def found(**facts: object) -> OnvifResult:
 
 
 def channel(name: str, newest_minutes_ago: float, days_held: float) -> Recording:
-    return Recording(token=name, channel=name, earliest=NOW - dt.timedelta(days=days_held),
-                     latest=NOW - dt.timedelta(minutes=newest_minutes_ago), status="Recording")
+    return Recording(token=name, channel=name, earliest=(NOW - dt.timedelta(days=days_held)).timestamp(),
+                     latest=(NOW - dt.timedelta(minutes=newest_minutes_ago)).timestamp(), status="Recording")
 
 
 def test_a_unit_answering_with_another_serial_is_named_as_swapped() -> None:
@@ -49,3 +53,36 @@ def test_a_clock_beyond_the_limit_and_a_dead_stream_are_problems() -> None:
     problems = onvif(found(clock_skew_seconds=-400.0), target, RULES, stream).problems
     assert problems == ("clock 400 s behind: footage times are wrong", "video stream: not answering")
     assert onvif(found(clock_skew_seconds=30.0), target, RULES).problems == ()
+
+
+def test_the_clock_limit_is_the_same_for_snmp_as_for_onvif() -> None:
+    target = Target("nvr-1", "127.0.0.1")
+    rules = MonitorConfig(clock_skew_limit=90.0)
+    for skew, expected in ((-100.0, ("clock 100 s behind: footage times are wrong",)), (80.0, ())):
+        over_snmp = SnmpResult(device_id="nvr-1", probe="snmp", status=ProbeStatus.OK, duration_seconds=0.1,
+                               clock_skew_seconds=skew)
+        assert snmp(over_snmp, rules).problems == expected
+        assert onvif(found(clock_skew_seconds=skew), target, rules).problems == expected
+
+
+def test_volume_fill_is_judged_against_the_configured_percentage() -> None:
+    volumes = [Volume("/mnt/hdd1", 1000, 960), Volume("/mnt/hdd2", 1000, 900)]
+    result = SnmpResult(device_id="nvr-1", probe="snmp", status=ProbeStatus.OK, duration_seconds=0.1, volumes=volumes,
+                        disks=[Disk("2", "HDD2", "failed", "abnormal")])
+    assert snmp(result, RULES).problems == ("disk 2 (HDD2): failed (abnormal)", "volume /mnt/hdd1 96 % full")
+    assert snmp(result, MonitorConfig(volume_full_percent=90)).problems[1:] == (
+        "volume /mnt/hdd1 96 % full", "volume /mnt/hdd2 90 % full")
+
+
+def test_a_degraded_unit_whose_numbers_move_writes_no_state_change_until_its_problems_change() -> None:
+    """Issue 11: a clock 100 s ahead, then 101 s, with recording stopped for ever longer, is one degradation."""
+    target, status, policy = Target("nvr-1", "127.0.0.1"), DeviceStatus(), Policy()
+    changes = []
+    for minute, skew, stopped_hours in ((0, 100.0, 5), (5, 101.0, 5.1), (10, 103.0, 5.2), (15, 103.0, 0)):
+        result = found(clock_skew_seconds=skew, recordings=[channel("cam-1", stopped_hours * 60, 31)])
+        obs = dataclasses.replace(onvif(result, target, RULES), at=minute * 60.0)
+        changes.append(apply(status, obs, policy, liveness=True))
+    first, *moving, recovered = changes
+    assert first is not None and first.new is Health.DEGRADED and "recording stopped" in first.reason
+    assert moving == [None, None]
+    assert recovered is not None and recovered.reason == "clock 103 s ahead: footage times are wrong"

@@ -25,7 +25,7 @@ from fleetmon.inventory.model import DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import Monitor
-from fleetmon.probes.onvif.clock import ClockCorrection
+from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
 from fleetmon.simulator.control import FaultControl, FaultSpec
 from fleetmon.simulator.fleet import Fleet

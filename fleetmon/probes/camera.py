@@ -1,0 +1,127 @@
+"""The checks of a camera (or recorder) that take more than one protocol, and what they remember.
+
+    probe_camera     ONVIF details (clock, identity, footage), the clock set right when allowed,
+                     then RTSP OPTIONS/DESCRIBE on the stream ONVIF named: is there video at all
+    probe_pictures   the snapshot JPEG at the address ONVIF named, judged against the camera's
+                     previous and first frames
+
+Both are one prober each in `fleetmon.probes.registry`. What they need between probes lives in
+`CameraMemory` (one per process, in `ProbeClients`): the stream and snapshot addresses (asked
+once, not every sweep: five of a camera's eight ONVIF calls), the stream's misses in a row and
+the fingerprints of earlier pictures.
+
+The clock: the probe measures it; when it is further off than `target.clock_skew_limit` and the
+credential profile allows it (`correct_clock`), it is set (`fleetmon.probes.onvif.clock`) and
+what was done comes back in `CameraResult.clock_correction`, for the caller to record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from fleetmon.probes.findings import ClockCorrection
+from fleetmon.probes.http.snapshot import SnapshotResult, probe_snapshot
+from fleetmon.probes.image_quality import ImageFingerprint
+from fleetmon.probes.onvif.client import OnvifClients
+from fleetmon.probes.onvif.clock import correct_clock
+from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
+from fleetmon.probes.result import ProbeResult, ProbeStatus
+from fleetmon.probes.rtsp import RtspResult, probe_rtsp
+from fleetmon.probes.target import Target
+
+MIN_RTSP_SECONDS = 0.5  # below this, the stream check waits for the next sweep
+
+
+@dataclass(slots=True)
+class CameraMemory:
+    """What the camera checks need between probes: where the stream and snapshot are (learnt over
+    ONVIF) and the previous and reference frames' fingerprints (a frozen image is one that never
+    changes; a moved scene is one unlike the reference)."""
+
+    snapshot_uris: dict[str, str] = field(default_factory=dict)
+    stream_uris: dict[str, str] = field(default_factory=dict)
+    stream_failures: dict[str, int] = field(default_factory=dict)  # failing streams only, in a row
+    previous: dict[str, ImageFingerprint] = field(default_factory=dict)
+    reference: dict[str, ImageFingerprint] = field(default_factory=dict)
+
+    def judge_stream(self, result: RtspResult) -> RtspResult | None:
+        """The stream check, once it has failed twice in a row (a loaded unit may miss one DESCRIBE)."""
+        if result.ok:
+            self.stream_failures.pop(result.device_id, None)
+            return result
+        failures = self.stream_failures[result.device_id] = self.stream_failures.get(result.device_id, 0) + 1
+        return result if failures >= 2 else None
+
+    def keep(self, device_id: str, fingerprint: ImageFingerprint) -> None:
+        """Only what each check reads: the frozen check the last frame's digest and patches, the
+        moved check the first frame's thumbnail (half the bytes of keeping both whole)."""
+        self.previous[device_id] = dataclasses.replace(fingerprint, thumb=b"")
+        if device_id not in self.reference:
+            self.reference[device_id] = dataclasses.replace(fingerprint, digest=b"", patches=b"")
+
+    def forget(self, device_id: str) -> None:
+        self.snapshot_uris.pop(device_id, None)
+        self.stream_uris.pop(device_id, None)
+
+    def learn(self, result: OnvifResult) -> None:
+        profile = next((p for p in result.profiles if p.snapshot_uri or p.stream_uri), None)
+        if profile is None:
+            return
+        if profile.snapshot_uri:
+            self.snapshot_uris[result.device_id] = profile.snapshot_uri
+        if profile.stream_uri:
+            self.stream_uris[result.device_id] = profile.stream_uri
+
+
+@dataclass(slots=True, kw_only=True)
+class CameraResult(ProbeResult):
+    """The ONVIF probe's result (whose status, time and error this one repeats) and what followed it."""
+
+    onvif: OnvifResult
+    stream: RtspResult | None = None  # the stream check, once judged (None: not run, or a first miss)
+    clock_correction: ClockCorrection | None = None  # the clock was beyond the limit and setting it allowed
+
+
+async def _correct(found: OnvifResult, target: Target, clients: OnvifClients) -> ClockCorrection | None:
+    skew, limit = found.clock_skew_seconds, target.clock_skew_limit
+    if not target.credentials.correct_clock or skew is None or limit is None or abs(skew) <= limit:
+        return None
+    correction = await correct_clock(target, clients, ntp_server=target.credentials.ntp_server)
+    if correction.corrected:
+        found.clock_skew_seconds = correction.skew_after
+    return correction
+
+
+async def probe_camera(target: Target, clients: OnvifClients, memory: CameraMemory) -> CameraResult:
+    """ONVIF, the clock, then the stream, all within one `target.timeout` (the sweep's bound: a
+    probe past it is cancelled, and a clock correction made would go unrecorded)."""
+    started = time.perf_counter()
+    found = await probe_onvif(target, clients, media=target.device_id not in memory.stream_uris)
+    memory.learn(found)
+    result = CameraResult(device_id=found.device_id, probe=found.probe, status=found.status,
+                          duration_seconds=found.duration_seconds, error=found.error, onvif=found,
+                          clock_correction=await _correct(found, target, clients))
+    left = target.timeout - (time.perf_counter() - started)
+    if found.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
+        result.stream = memory.judge_stream(await probe_rtsp(dataclasses.replace(target, timeout=left),
+                                                             memory.stream_uris[target.device_id]))
+    return result
+
+
+async def probe_pictures(target: Target, onvif: OnvifClients, http: httpx.AsyncClient, memory: CameraMemory) -> SnapshotResult:
+    """The snapshot, judged; its address asked over ONVIF when not known yet (just started) or
+    when the last one answered garbage (the address may have changed)."""
+    device = target.device_id
+    if device not in memory.snapshot_uris:
+        memory.learn(await probe_onvif(target, onvif))
+    result = await probe_snapshot(target, http, memory.snapshot_uris.get(device),
+                                  memory.previous.get(device), memory.reference.get(device))
+    if result.status is ProbeStatus.PROTOCOL_ERROR:
+        memory.forget(device)
+    if result.fingerprint is not None:
+        memory.keep(device, result.fingerprint)
+    return result
