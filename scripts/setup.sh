@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager)
+DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager chromium chromium-driver)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
