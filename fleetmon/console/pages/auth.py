@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from starlette.responses import Response
@@ -29,7 +30,7 @@ def login(ctx: Ctx) -> Response:
     wait = throttle.wait_seconds(name, ctx.address)
     if wait > 0:
         message = ctx._("Too many failed sign-ins for this account or from this address. Wait %(seconds)d seconds and try again.",
-                        seconds=int(wait) + 1)
+                        seconds=math.ceil(wait))
         return ctx.render("login.html", status=429, next=nxt, name=name, error=message)
     with ctx.console.engine.begin() as conn:
         user = users.authenticate(conn, name, password)
