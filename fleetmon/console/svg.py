@@ -33,8 +33,8 @@ def site_map(groups: Sequence[Group], label: Callable[[Group], str], width: int 
              f'<rect width="{width}" height="{height}" fill="#eef3f7"/>']
     worst_last = sorted(placed, key=lambda gp: STATE_ORDER.index(gp[0].worst.value) if gp[0].worst.value != "up" else -1)
     for group, (lat, lon) in worst_last:
-        x = pad + (lon - min(lons)) * scale
-        y = height - pad - (lat - min(lats)) * scale
+        x = width / 2 + (lon - (min(lons) + max(lons)) / 2) * scale  # centred: one site sits in the middle
+        y = height / 2 - (lat - (min(lats) + max(lats)) / 2) * scale
         href = "/site?" + urlencode({"area": group.area, "site": group.site})
         parts.append(f'<a href="{escape(href)}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{COLOURS[group.worst.value]}" '
                      f'stroke="#fff" stroke-width="1"><title>{escape(label(group))}</title></circle></a>')
