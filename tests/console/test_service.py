@@ -1,0 +1,51 @@
+"""`fleetmon run`'s part: the console served on web.host:web.port, loopback by default, stopped with the stack."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from fleetmon.config import Config
+from fleetmon.console.service import start_console
+from fleetmon.health.model import DeviceStatus, Health
+from fleetmon.monitor.view import MonitorView
+from tests.alerts.conftest import camera
+from tests.console.conftest import PASSWORD
+
+
+async def test_the_console_serves_the_monitors_live_states_on_loopback(engine: Engine, tmp_path: Path) -> None:
+    from fleetmon.console import users
+    from fleetmon.console.users import Role
+
+    config = Config.model_validate({"data_dir": str(tmp_path), "web": {"port": 0}})
+    assert config.web.host == "127.0.0.1"
+    with engine.begin() as conn:
+        users.add(conn, "tech", PASSWORD, Role.TECHNICIAN)
+    device = camera("live-cam")
+    view = MonitorView(worker_id="w1", devices={device.id: device},
+                       statuses={device.id: DeviceStatus(state=Health.DEGRADED, since=1.0, reasons=("disk 2 failed",))})
+    async with AsyncExitStack() as stack:
+        url = await start_console(config, engine, view, stack)
+        assert url is not None and url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=url) as client:
+            page = await client.get("/login")
+            token = page.text.split('name="csrf" value="')[1].split('"')[0]
+            await client.post("/login", data={"name": "tech", "password": PASSWORD, "csrf": token})
+            found = (await client.get("/api/devices/live-cam")).json()
+        assert found["state"] == "degraded" and found["problems"] == ["disk 2 failed"]
+    async with httpx.AsyncClient(timeout=2) as client:
+        try:
+            await client.get(url)
+        except httpx.HTTPError:
+            pass
+        else:
+            raise AssertionError("the console still answers after the stack closed")
+
+
+async def test_a_disabled_console_serves_nothing(engine: Engine, tmp_path: Path) -> None:
+    config = Config.model_validate({"data_dir": str(tmp_path), "web": {"enabled": False}})
+    async with AsyncExitStack() as stack:
+        assert await start_console(config, engine, None, stack) is None
