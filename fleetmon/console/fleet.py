@@ -6,6 +6,8 @@ elsewhere, and for devices another worker probes, from the newest row of the sta
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from sqlalchemy import Connection, Engine, func, select
 from fleetmon.health.model import HEALTH_ORDER, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device
 from fleetmon.store.inventory import load_devices
-from fleetmon.store.schema import state_changes, tickets
+from fleetmon.store.schema import area_events, sites, state_changes, tickets
+from fleetmon.store.schema import devices as device_rows
 
 WORST_FIRST = (Health.DOWN, Health.UNREACHABLE, Health.DEGRADED, Health.UNKNOWN, Health.UP)
 
@@ -52,40 +55,91 @@ def stored_states(conn: Connection, device_ids: Iterable[str] | None = None) -> 
     return found
 
 
+class StateLog:
+    """Each device's newest logged state, kept up to date by reading only the rows added since the last look.
+
+    On PostgreSQL a row may commit after one with a higher id; a full read every `full_every`
+    seconds picks up any such row the incremental reads stepped over.
+    """
+
+    def __init__(self, full_every: float = 60.0) -> None:
+        self._states: dict[str, DeviceState] = {}
+        self._last_id = 0
+        self._full_at = 0.0
+        self.full_every = full_every
+        self._lock = threading.Lock()
+
+    def read(self, conn: Connection) -> dict[str, DeviceState]:
+        with self._lock:
+            if not self._last_id or time.monotonic() - self._full_at > self.full_every:
+                self._full_at = time.monotonic()
+                self._last_id = int(conn.execute(select(func.coalesce(func.max(state_changes.c.id), 0))).scalar_one())
+                self._states = stored_states(conn)
+            else:
+                rows = conn.execute(select(state_changes.c.id, state_changes.c.device_id, state_changes.c.state, state_changes.c.at,
+                                           state_changes.c.reason).where(state_changes.c.id > self._last_id).order_by(state_changes.c.id))
+                for row in rows:
+                    self._states[row.device_id] = DeviceState(Health(row.state), row.at.timestamp(),
+                                                              tuple(r for r in row.reason.split("; ") if r))
+                    self._last_id = row.id
+            return dict(self._states)
+
+
+class Inventory:
+    """The active devices, loaded again only when an import or an area change has touched them."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, Device] = {}
+        self._key: tuple[object, ...] | None = None
+        self._lock = threading.Lock()
+
+    def read(self, conn: Connection) -> dict[str, Device]:
+        key = (*conn.execute(select(func.count(), func.max(device_rows.c.updated_at)).select_from(device_rows)).one(),
+               conn.execute(select(func.max(area_events.c.id))).scalar_one(),
+               conn.execute(select(func.count()).select_from(sites)).scalar_one())
+        with self._lock:
+            if key != self._key:
+                self._devices = load_devices(conn, include_retired=False)
+                self._key = key
+            return self._devices
+
+
 class StoreSource:
-    """The store only: for `fleetmon console`-less runs and tests (states as last logged)."""
+    """The store only: for a console without a running monitor, and for tests (states as last logged)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._inventory = Inventory()
+        self._log = StateLog()
 
     def devices(self) -> Mapping[str, Device]:
         with self.engine.connect() as conn:
-            return load_devices(conn, include_retired=False)
+            return self._inventory.read(conn)
 
     def states(self) -> dict[str, DeviceState]:
         with self.engine.connect() as conn:
-            return stored_states(conn)
+            return self._log.read(conn)
 
 
 class LiveSource:
-    """The running monitor's view, read on its loop by `on_loop`; the store fills in devices it does not probe."""
+    """The running monitor's view, read on its loop by `live_states`; the log fills in devices it does not probe."""
 
     def __init__(self, engine: Engine, devices: Callable[[], Mapping[str, Device]],
                  live_states: Callable[[], dict[str, DeviceState]]) -> None:
         self.engine = engine
         self._devices = devices
         self._live = live_states
+        self._log = StateLog()
 
     def devices(self) -> Mapping[str, Device]:
         return self._devices()
 
     def states(self) -> dict[str, DeviceState]:
         live = self._live()
-        every = self._devices()
-        if len(live) >= len(every):
+        if len(live) >= len(self._devices()):
             return live
         with self.engine.connect() as conn:
-            found = stored_states(conn, [i for i in every if i not in live])
+            found = self._log.read(conn)
         found.update(live)
         return found
 
@@ -229,6 +283,28 @@ def _spread(seconds: list[defaultdict[str, float]], start: datetime, a: datetime
         if 0 <= index < len(seconds):
             seconds[index][state] += (step_end - a).total_seconds()
         a = step_end
+
+
+class Recent:
+    """Charts over days change slowly: each is computed at most once per `ttl` seconds for the same question."""
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = ttl
+        self._found: dict[tuple[object, ...], tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...], compute: Callable[[], object]) -> object:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._found.get(key)
+            if hit is not None and now - hit[0] < self.ttl:
+                return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._found) > 1000:
+                self._found.clear()
+            self._found[key] = (now, value)
+        return value
 
 
 def faults_by_kind(conn: Connection, since: datetime) -> list[tuple[str, str, str]]:

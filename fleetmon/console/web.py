@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from fleetmon.config import Config
 from fleetmon.console import audit, i18n
 from fleetmon.console import users as users_store
-from fleetmon.console.fleet import DeviceState, FleetSource
+from fleetmon.console.fleet import DeviceState, FleetSource, Recent
 from fleetmon.console.scope import Scope
 from fleetmon.console.throttle import LoginThrottle
 from fleetmon.console.users import Role, User
@@ -46,6 +46,7 @@ class Console:
     throttle: LoginThrottle
     upload_dir: Path
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    charts: Recent = field(default_factory=Recent)  # availability charts, recomputed at most every few minutes
 
 
 class Refused(Exception):

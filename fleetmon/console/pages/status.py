@@ -29,6 +29,14 @@ def _crumbs(path: tuple[str, ...], scope: tuple[str, ...]) -> list[tuple[str, st
     return [(name, " / ".join(path[: n + 1])) for n, name in enumerate(path) if n + 1 >= len(scope)]
 
 
+def _availability(ctx: Ctx, key: tuple[object, ...], ids: list[str]) -> list[fleet.Day]:
+    def compute() -> list[fleet.Day]:
+        with ctx.console.engine.connect() as conn:
+            return fleet.availability(conn, ids, 7, ctx.console.clock())
+
+    return ctx.console.charts.get(key, compute)  # type: ignore[return-value]
+
+
 @page()
 def status(ctx: Ctx) -> Response:
     """One area (the user's whole scope by default): its sub-areas and sites worst first, the map, the charts."""
@@ -47,7 +55,7 @@ def status(ctx: Ctx) -> Response:
     ids = [d.id for d in devices.values() if d.area_path[: len(path)] == path]
     now = ctx.console.clock()
     with ctx.console.engine.connect() as conn:
-        days = fleet.availability(conn, ids, 7, now)
+        days = _availability(ctx, ("area", ctx.scope.area, path), ids)
         kinds = Counter(kind for kind, area, device in fleet.faults_by_kind(conn, now - timedelta(days=30))
                         if area and ctx.scope.covers(area) and split_area_path(area)[: len(path)] == path)
     return ctx.render("status.html", found=found, trail=_crumbs(path, ctx.scope.area),
@@ -81,9 +89,7 @@ def device(ctx: Ctx) -> Response:
     every = ctx.console.source.devices()
     behind = sorted(d.id for d in every.values() if d.parent == found.id and ctx.scope.device(every, d.id) is not None)
     parent = ctx.scope.device(every, found.parent) if found.parent else None
-    now = ctx.console.clock()
-    with ctx.console.engine.connect() as conn:
-        days = fleet.availability(conn, [found.id], 7, now)
+    days = _availability(ctx, ("device", found.id), [found.id])
     w = word(ctx.language)
     return ctx.render("device.html", device=found, state=state, changes=changes, tickets=its, behind=behind, parent=parent,
                       availability=svg.availability_chart(days, {s: w(s) for s in svg.STATE_ORDER}),
