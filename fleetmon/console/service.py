@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
@@ -69,14 +70,20 @@ async def start_console(config: Config, engine: Engine, view: MonitorView | None
     if not web.enabled:
         log.info("web console disabled in the config")
         return None
+    try:
+        sock = _listen(web.host, web.port)
+    except OSError as exc:  # the monitor matters more than its console: keep probing, say why loudly
+        log.error("web console not started: cannot listen on %s:%s: %s", web.host, web.port, exc.strerror or exc)
+        return None
     console = make_console(config, engine, live_source(engine, view) if view is not None else None)
     app = create_app(console, session_secret(config))
-    server = _Server(uvicorn.Config(app, host=web.host, port=web.port, log_level="warning", lifespan="off",
-                                    proxy_headers=True, server_header=False, access_log=False))
-    task = asyncio.create_task(server.serve())
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=True, server_header=False,
+                                    access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
-            task.result()  # raises why it could not start (port taken, ...)
+            sock.close()
+            task.result()  # raises why it could not start
             raise RuntimeError(f"web console did not start on {web.host}:{web.port}")
         await asyncio.sleep(0.02)
 
@@ -86,5 +93,18 @@ async def start_console(config: Config, engine: Engine, view: MonitorView | None
 
     stack.push_async_callback(stop)
     host = f"[{web.host}]" if ":" in web.host else web.host
-    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else web.port
-    return f"http://{host}:{port}/"
+    return f"http://{host}:{sock.getsockname()[1]}/"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind here, not in uvicorn, which would exit the whole process on a port already taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock

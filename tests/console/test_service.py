@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from fleetmon.config import Config
@@ -49,3 +50,16 @@ async def test_a_disabled_console_serves_nothing(engine: Engine, tmp_path: Path)
     config = Config.model_validate({"data_dir": str(tmp_path), "web": {"enabled": False}})
     async with AsyncExitStack() as stack:
         assert await start_console(config, engine, None, stack) is None
+
+
+async def test_a_taken_port_leaves_the_monitor_running_without_a_console(engine: Engine, tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = Config.model_validate({"data_dir": str(tmp_path), "web": {"port": taken.getsockname()[1]}})
+        async with AsyncExitStack() as stack:
+            assert await start_console(config, engine, None, stack) is None
+    assert "web console not started" in caplog.text
