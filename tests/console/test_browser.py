@@ -15,6 +15,9 @@ import pytest
 from tests.console.conftest import PASSWORD, World
 from tests.peers import missing, need_binary
 
+# Pages and the browser behave the same on either store: SQLite is enough here.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+
 PHONE = {"width": 390, "height": 844, "pixelRatio": 1}
 
 

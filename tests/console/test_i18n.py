@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
@@ -14,7 +15,10 @@ from starlette.testclient import TestClient
 from fleetmon.console import i18n
 from tests.console.conftest import World, csrf_of
 
+SQLITE_ONLY = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the words do not depend on the store
 
+
+@SQLITE_ONLY
 def test_vietnamese_by_default_english_on_request(signed_in: Callable[[str], TestClient]) -> None:
     client = signed_in("tech")
     assert "Phiếu sửa chữa" in client.get("/tickets").text
@@ -23,6 +27,7 @@ def test_vietnamese_by_default_english_on_request(signed_in: Callable[[str], Tes
     assert "Tickets" in client.get("/tickets").text  # kept for the session
 
 
+@SQLITE_ONLY
 def test_the_user_setting_chooses_the_language(signed_in: Callable[[str], TestClient], world: World) -> None:
     client = signed_in("tech")
     page = client.get("/settings")

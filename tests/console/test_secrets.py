@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.console.conftest import SESSION_SECRET, World
+
+# Pages and the browser behave the same on either store: SQLite is enough here.
+pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 SECRETS = ("cam-password-XYZ", "snmp-community-XYZ", "smtp-password-XYZ", SESSION_SECRET, "argon2")
 

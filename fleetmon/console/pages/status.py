@@ -44,7 +44,7 @@ def status(ctx: Ctx) -> Response:
     devices = ctx.devices()
     states = ctx.states()
     found = fleet.area_status(devices, states, path)
-    if path and not found.total.devices:
+    if path != ctx.scope.area and not found.total.devices:
         raise Refused(404, ctx._("No such area."))
     w = word(ctx.language)
 
