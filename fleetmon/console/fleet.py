@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Engine, func, select
 
-from fleetmon.health.model import HEALTH_ORDER, Health
+from fleetmon.health.model import HEALTH_ORDER, DeviceStatus, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device
 from fleetmon.store.inventory import load_devices
 from fleetmon.store.schema import area_events, sites, state_changes, tickets
@@ -38,6 +38,10 @@ class FleetSource(Protocol):
     def devices(self) -> Mapping[str, Device]: ...
 
     def states(self) -> dict[str, DeviceState]: ...
+
+    def detail(self, device_id: str) -> DeviceStatus | None:
+        """What the monitor measured last (disks, footage per channel, picture checks); None without a running monitor."""
+        ...
 
 
 def stored_states(conn: Connection, device_ids: Iterable[str] | None = None) -> dict[str, DeviceState]:
@@ -120,16 +124,23 @@ class StoreSource:
         with self.engine.connect() as conn:
             return self._log.read(conn)
 
+    def detail(self, device_id: str) -> DeviceStatus | None:
+        return None
+
 
 class LiveSource:
     """The running monitor's view, read on its loop by `live_states`; the log fills in devices it does not probe."""
 
     def __init__(self, engine: Engine, devices: Callable[[], Mapping[str, Device]],
-                 live_states: Callable[[], dict[str, DeviceState]]) -> None:
+                 live_states: Callable[[], dict[str, DeviceState]], live_detail: Callable[[str], DeviceStatus | None]) -> None:
         self.engine = engine
         self._devices = devices
         self._live = live_states
+        self._detail = live_detail
         self._log = StateLog()
+
+    def detail(self, device_id: str) -> DeviceStatus | None:
+        return self._detail(device_id)
 
     def devices(self) -> Mapping[str, Device]:
         return self._devices()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
@@ -19,6 +21,7 @@ from fleetmon.console.app import create_app
 from fleetmon.console.fleet import DeviceState, FleetSource, LiveSource, StoreSource
 from fleetmon.console.throttle import LoginThrottle
 from fleetmon.console.web import Console, on_loop
+from fleetmon.health.model import DeviceStatus
 from fleetmon.monitor.view import MonitorView
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,11 @@ def session_secret(config: Config) -> str:
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker on this data dir made it first
+        time.sleep(0.2)
+        return path.read_text(encoding="utf-8").strip()
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(key)
     return key
@@ -46,7 +53,15 @@ def live_source(engine: Engine, view: MonitorView) -> FleetSource:
     def copy() -> dict[str, DeviceState]:
         return {k: DeviceState(s.state, s.since, s.reasons) for k, s in view.statuses.items()}
 
-    return LiveSource(engine, lambda: view.devices, lambda: on_loop(copy))
+    def detail(device_id: str) -> DeviceStatus | None:
+        found = view.statuses.get(device_id)
+        if found is None:
+            return None
+        # tuples are replaced, never changed; the dicts and each probe's counters are copied
+        return dataclasses.replace(found, problems=dict(found.problems),
+                                   probes={k: dataclasses.replace(v, failures=dict(v.failures)) for k, v in found.probes.items()})
+
+    return LiveSource(engine, lambda: view.devices, lambda: on_loop(copy), lambda device_id: on_loop(lambda: detail(device_id)))
 
 
 def make_console(config: Config, engine: Engine, source: FleetSource | None = None) -> Console:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fleetmon.config import Config
 from fleetmon.console.service import start_console
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.monitor.view import MonitorView
+from fleetmon.probes.findings import Recording
 from tests.alerts.conftest import camera
 from tests.console.conftest import PASSWORD
 
@@ -26,8 +28,11 @@ async def test_the_console_serves_the_monitors_live_states_on_loopback(engine: E
     with engine.begin() as conn:
         users.add(conn, "tech", PASSWORD, Role.TECHNICIAN)
     device = camera("live-cam")
+    now = time.time()
+    footage = Recording(channel="Cổng chợ", latest=now - 600, earliest=now - 9.5 * 86400, status="Recording")
     view = MonitorView(worker_id="w1", devices={device.id: device},
-                       statuses={device.id: DeviceStatus(state=Health.DEGRADED, since=1.0, reasons=("disk 2 failed",))})
+                       statuses={device.id: DeviceStatus(state=Health.DEGRADED, since=1.0, reasons=("disk 2 failed",),
+                                                         recordings=(footage,), clock_skew_seconds=42.0)})
     async with AsyncExitStack() as stack:
         url = await start_console(config, engine, view, stack)
         assert url is not None and url.startswith("http://127.0.0.1:")
@@ -36,7 +41,9 @@ async def test_the_console_serves_the_monitors_live_states_on_loopback(engine: E
             token = page.text.split('name="csrf" value="')[1].split('"')[0]
             await client.post("/login", data={"name": "tech", "password": PASSWORD, "csrf": token})
             found = (await client.get("/api/devices/live-cam")).json()
+            page = (await client.get("/devices/live-cam")).text
         assert found["state"] == "degraded" and found["problems"] == ["disk 2 failed"]
+        assert "Kênh Cổng chợ" in page and "cách đây 10 phút" in page and "lưu 9.5 ngày" in page and "+42 giây" in page
     async with httpx.AsyncClient(timeout=2) as client:
         try:
             await client.get(url)

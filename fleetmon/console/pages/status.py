@@ -90,7 +90,10 @@ def device(ctx: Ctx) -> Response:
     behind = sorted(d.id for d in every.values() if d.parent == found.id and ctx.scope.device(every, d.id) is not None)
     parent = ctx.scope.device(every, found.parent) if found.parent else None
     days = _availability(ctx, ("device", found.id), [found.id])
+    measured = ctx.console.source.detail(found.id)
+    at = ctx.console.clock().timestamp()
     w = word(ctx.language)
-    return ctx.render("device.html", device=found, state=state, changes=changes, tickets=its, behind=behind, parent=parent,
+    return ctx.render("device.html", device=found, state=state, measured=measured, at=at, changes=changes, tickets=its,
+                      behind=behind, parent=parent,
                       availability=svg.availability_chart(days, {s: w(s) for s in svg.STATE_ORDER}),
                       trail=_crumbs(found.area_path, ctx.scope.area))
