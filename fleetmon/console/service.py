@@ -16,7 +16,7 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import Engine
 
-from fleetmon.config import Config
+from fleetmon.config import Config, ConfigError
 from fleetmon.console.app import create_app
 from fleetmon.console.fleet import DeviceState, FleetSource, LiveSource, StoreSource
 from fleetmon.console.throttle import LoginThrottle
@@ -86,12 +86,17 @@ async def start_console(config: Config, engine: Engine, view: MonitorView | None
         log.info("web console disabled in the config")
         return None
     try:
+        secret = session_secret(config)
+    except (ConfigError, OSError) as exc:  # the monitor matters more than its console: keep probing, say why loudly
+        log.error("web console not started: no session key: %s", exc)
+        return None
+    try:
         sock = _listen(web.host, web.port)
-    except OSError as exc:  # the monitor matters more than its console: keep probing, say why loudly
+    except OSError as exc:
         log.error("web console not started: cannot listen on %s:%s: %s", web.host, web.port, exc.strerror or exc)
         return None
     console = make_console(config, engine, live_source(engine, view) if view is not None else None)
-    app = create_app(console, session_secret(config))
+    app = create_app(console, secret)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=True, server_header=False,
                                     access_log=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))

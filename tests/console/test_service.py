@@ -70,3 +70,11 @@ async def test_a_taken_port_leaves_the_monitor_running_without_a_console(engine:
         async with AsyncExitStack() as stack:
             assert await start_console(config, engine, None, stack) is None
     assert "web console not started" in caplog.text
+
+
+async def test_a_session_key_that_cannot_be_read_leaves_the_monitor_running(engine: Engine, tmp_path: Path,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    config = Config.model_validate({"data_dir": str(tmp_path), "web": {"port": 0, "session_secret": {"env": "FLEETMON_NO_SUCH_VAR"}}})
+    async with AsyncExitStack() as stack:
+        assert await start_console(config, engine, None, stack) is None
+    assert "no session key" in caplog.text and "FLEETMON_NO_SUCH_VAR" in caplog.text
