@@ -34,6 +34,7 @@ from fleetmon.console.users import Role, User
 from fleetmon.inventory.model import Device
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+NOTHING = Scope(("\0no area",))
 
 
 @dataclass(slots=True)
@@ -74,8 +75,11 @@ class Ctx:
     @property
     def scope(self) -> Scope:
         if self.user is None:
-            return Scope(("\0nothing",))
-        return Scope.of_area(self.user.area) if self.user.role is Role.AREA_VIEWER else Scope()
+            return NOTHING
+        if self.user.role is Role.AREA_VIEWER:
+            scope = Scope.of_area(self.user.area)
+            return NOTHING if scope.whole_fleet else scope  # an area viewer without an area sees nothing, never everything
+        return Scope()
 
     @property
     def address(self) -> str:

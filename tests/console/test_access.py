@@ -45,3 +45,23 @@ def test_the_whole_fleet_for_other_roles(signed_in: Callable[[str], TestClient])
 def test_the_api_asks_for_a_session(client: TestClient) -> None:
     answer = client.get("/api/devices/xl-cam-1")
     assert answer.status_code == 401 and "xl-cam" not in answer.text
+
+
+def test_an_area_viewer_without_an_area_sees_nothing(signed_in: Callable[[str], TestClient], world: World) -> None:
+    from sqlalchemy import update
+
+    from fleetmon.store.schema import console_users
+
+    with world.engine.begin() as conn:  # only a hand edit of the table can do this; the console and CLI refuse it
+        conn.execute(update(console_users).where(console_users.c.name == "police").values(area=""))
+    client = signed_in("police")
+    assert client.get("/api/status").json()["counts"]["down"] == 0
+    assert client.get("/api/tickets").json() == []
+    assert "cam" not in client.get("/export/devices.csv").text
+
+
+def test_exported_cells_never_run_as_spreadsheet_formulas() -> None:
+    from fleetmon.console.pages.api import _cell
+
+    assert _cell('=HYPERLINK("http://x","bấm")') == '\'=HYPERLINK("http://x","bấm")'
+    assert _cell("-1+2") == "'-1+2" and _cell("Thôn 3") == "Thôn 3" and _cell(None) == "" and _cell(19.9) == 19.9

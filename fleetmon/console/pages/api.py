@@ -41,6 +41,13 @@ def _ticket(t: Ticket) -> dict[str, Any]:
     return found
 
 
+def _cell(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs as a formula (a sheet is opened in Excel)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
 @page(api=True)
 def status(ctx: Ctx) -> Response:
     path = split_area_path(ctx.arg("area")) or ctx.scope.area
@@ -87,6 +94,6 @@ def export_devices(ctx: Ctx) -> Response:
             continue
         row = _device(device)
         state = state_of(states, device.id)
-        writer.writerow([*("" if row[n] is None else row[n] for n in DEVICE_FIELDS), state.state.value, "; ".join(state.reasons)])
+        writer.writerow([_cell(row[n]) for n in DEVICE_FIELDS] + [state.state.value, _cell("; ".join(state.reasons))])
     return Response(out.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="fleetmon-devices.csv"'})

@@ -7,6 +7,7 @@ when applied (the store may have changed in between). Nothing is written while a
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -20,6 +21,7 @@ from fleetmon.inventory.validate import RowError
 from fleetmon.store.inventory import apply_plan, load_devices
 
 SUFFIXES = (".csv", ".xlsx")
+KEEP_SECONDS = 86400  # a checked sheet waits this long for "Import it"
 
 
 def _check(ctx: Ctx, path: Path, name: str, retire: bool) -> tuple[ImportPlan | None, list[str]]:
@@ -53,6 +55,9 @@ def check(ctx: Ctx) -> Response:
         raise Refused(400, ctx._("Choose a CSV or XLSX file."))
     folder = ctx.console.upload_dir
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():  # sheets checked but never imported
+        if old.is_file() and time.time() - old.stat().st_mtime > KEEP_SECONDS:
+            old.unlink(missing_ok=True)
     token = secrets.token_hex(16)
     path = folder / f"{token}{suffix}"
     path.write_bytes(sheet.file.read())
