@@ -193,7 +193,11 @@ def page(*roles: Role, anonymous: bool = False, api: bool = False) -> Callable[[
                 except Refused as refused:
                     return _refusal(request, console, user, refused, api)
 
-            return await run_in_threadpool(run)
+            try:
+                return await run_in_threadpool(run)
+            finally:
+                if form is not None:
+                    await form.close()  # uploaded files' temporary spools
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__

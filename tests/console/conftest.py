@@ -1,8 +1,8 @@
 """A console over a real store: two districts of cameras whose health and tickets come from the real
 state machine and ticket engine (tests/alerts' fleet), four users, one per role.
 
-`client` is Starlette's TestClient (unit level); `live_console` serves the same app with uvicorn
-on a real loopback port for the browser tests.
+`serving(app)` runs an app with uvicorn on a real loopback port; `client` is an httpx client
+signed out on it, `live_console` its base URL for the browser tests.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine
-from starlette.testclient import TestClient
 
 from fleetmon.config import Config
 from fleetmon.console import users
@@ -74,9 +75,30 @@ def world(engine: Engine, tmp_path: Path) -> World:
     return World(engine, cfg, fleet, make_console(cfg, engine))
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port (in a thread of this process); yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "console did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+Client = httpx.Client
+
+
 @pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(world.app(), base_url="http://127.0.0.1") as c:
+def client(world: World) -> Iterator[Client]:
+    with serving(world.app()) as base, httpx.Client(base_url=base, follow_redirects=True, timeout=30) as c:
         yield c
 
 
@@ -86,15 +108,15 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def login(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+def login(client: Client, name: str, password: str = PASSWORD) -> Any:
     page = client.get("/login")
     return client.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text), "next": "/status"},
                        follow_redirects=False)
 
 
 @pytest.fixture
-def signed_in(client: TestClient) -> Callable[[str], TestClient]:
-    def sign(name: str) -> TestClient:
+def signed_in(client: Client) -> Callable[[str], Client]:
+    def sign(name: str) -> Client:
         answer = login(client, name)
         assert answer.status_code == 303, answer.text
         return client
@@ -104,17 +126,6 @@ def signed_in(client: TestClient) -> Callable[[str], TestClient]:
 
 @pytest.fixture
 def live_console(world: World) -> Iterator[str]:
-    """The console on a real loopback port (uvicorn in a thread); yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(world.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "console did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    """The console on a real loopback port, for the browser."""
+    with serving(world.app()) as base:
+        yield base

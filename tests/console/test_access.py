@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.testclient import TestClient
-
-from tests.console.conftest import SAM_SON, XUAN_LAP, World
+from tests.console.conftest import SAM_SON, XUAN_LAP, Client, World
 
 
 def _other_ticket(world: World) -> int:
@@ -14,7 +12,7 @@ def _other_ticket(world: World) -> int:
     return found
 
 
-def test_an_area_viewer_cannot_see_another_areas_device(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_an_area_viewer_cannot_see_another_areas_device(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("police")
     other = _other_ticket(world)
     for url in ("/devices/ss-cam-1", "/api/devices/ss-cam-1", f"/tickets/{other}", f"/api/tickets/{other}",
@@ -34,7 +32,7 @@ def test_an_area_viewer_cannot_see_another_areas_device(signed_in: Callable[[str
     assert client.get("/api/devices/xl-cam-1").json()["state"] == "down"
 
 
-def test_the_whole_fleet_for_other_roles(signed_in: Callable[[str], TestClient]) -> None:
+def test_the_whole_fleet_for_other_roles(signed_in: Callable[[str], Client]) -> None:
     client = signed_in("budget")
     export = client.get("/export/devices.csv").text
     assert "xl-cam-1" in export and "ss-cam-1" in export
@@ -42,12 +40,12 @@ def test_the_whole_fleet_for_other_roles(signed_in: Callable[[str], TestClient])
     assert counts["down"] == 2 and counts["up"] == 2
 
 
-def test_the_api_asks_for_a_session(client: TestClient) -> None:
+def test_the_api_asks_for_a_session(client: Client) -> None:
     answer = client.get("/api/devices/xl-cam-1")
     assert answer.status_code == 401 and "xl-cam" not in answer.text
 
 
-def test_an_area_viewer_without_an_area_sees_nothing(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_an_area_viewer_without_an_area_sees_nothing(signed_in: Callable[[str], Client], world: World) -> None:
     from sqlalchemy import update
 
     from fleetmon.store.schema import console_users

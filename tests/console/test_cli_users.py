@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import yaml
 from click.testing import CliRunner
-from starlette.testclient import TestClient
 
 from fleetmon.cli import main
 from fleetmon.console import audit
 from fleetmon.console.app import create_app
 from fleetmon.console.service import make_console, session_secret
 from fleetmon.store.engine import open_store
-from tests.console.conftest import csrf_of
+from tests.console.conftest import csrf_of, serving
 
 
 def test_add_the_first_admin_then_sign_in_with_it(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_add_the_first_admin_then_sign_in_with_it(tmp_path: Path) -> None:
     assert trail == [("user.add", "hoa"), ("user.add", "police-tx"), ("user.disable", "police-tx"), ("user.passwd", "hoa")]
     secret = session_secret(config)
     assert secret == session_secret(config) and (config.data_dir / "console-secret").stat().st_mode & 0o077 == 0
-    with TestClient(create_app(make_console(config, engine), secret)) as client:
+    with serving(create_app(make_console(config, engine), secret)) as base, httpx.Client(base_url=base, follow_redirects=True) as client:
         page = client.get("/login")
         answer = client.post("/login", data={"name": "hoa", "password": "a new long password", "csrf": csrf_of(page.text)})
         assert answer.status_code == 200 and "hoa" in answer.text and "quản trị viên" in answer.text

@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from starlette.testclient import TestClient
 
 from fleetmon.console import i18n
-from tests.console.conftest import World, csrf_of
+from tests.console.conftest import Client, World, csrf_of
 
 SQLITE_ONLY = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the words do not depend on the store
 
 
 @SQLITE_ONLY
-def test_vietnamese_by_default_english_on_request(signed_in: Callable[[str], TestClient]) -> None:
+def test_vietnamese_by_default_english_on_request(signed_in: Callable[[str], Client]) -> None:
     client = signed_in("tech")
     assert "Phiếu sửa chữa" in client.get("/tickets").text
     english = client.get("/tickets?lang=en").text
@@ -28,7 +27,7 @@ def test_vietnamese_by_default_english_on_request(signed_in: Callable[[str], Tes
 
 
 @SQLITE_ONLY
-def test_the_user_setting_chooses_the_language(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_the_user_setting_chooses_the_language(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("tech")
     page = client.get("/settings")
     client.post("/settings", data={"csrf": csrf_of(page.text), "language": "en"})
@@ -42,10 +41,13 @@ def test_every_message_is_translated_and_the_mo_files_are_up_to_date(tmp_path: P
     pot = tmp_path / "messages.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(root / "locale/babel.cfg"), "-k", "N_",
                     "--no-location", "-o", str(pot), str(root)], check=True, capture_output=True)
-    wanted = {m.id for m in read_po(pot.open("rb")) if m.id}
+    with pot.open("rb") as f:
+        wanted = {m.id for m in read_po(f) if m.id}
     for lang in i18n.LANGUAGES:
-        po = read_po((root / f"locale/{lang}/LC_MESSAGES/messages.po").open("rb"))
-        mo = read_mo((root / f"locale/{lang}/LC_MESSAGES/messages.mo").open("rb"))
+        with (root / f"locale/{lang}/LC_MESSAGES/messages.po").open("rb") as f:
+            po = read_po(f)
+        with (root / f"locale/{lang}/LC_MESSAGES/messages.mo").open("rb") as f:
+            mo = read_mo(f)
         assert wanted <= {m.id for m in po if m.id}, f"{lang}: messages missing from the catalogue"
         assert {m.id: m.string for m in po if m.id and m.string} == {m.id: m.string for m in mo if m.id}, f"{lang}: recompile the .mo"
         if lang == "vi":

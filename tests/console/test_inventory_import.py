@@ -6,12 +6,10 @@ import csv
 import io
 from collections.abc import Callable
 
-from starlette.testclient import TestClient
-
 from fleetmon.console import audit
 from fleetmon.inventory.columns import COLUMNS
 from fleetmon.store.inventory import load_devices
-from tests.console.conftest import World, csrf_of
+from tests.console.conftest import Client, World, csrf_of
 
 HEADERS = ["id", "kind", "host", "area", "site", "latitude", "longitude"]
 
@@ -24,13 +22,13 @@ def _sheet(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _check(client: TestClient, name: str, body: bytes) -> tuple[int, str]:
+def _check(client: Client, name: str, body: bytes) -> tuple[int, str]:
     page = client.get("/inventory")
     answer = client.post("/inventory/check", data={"csrf": csrf_of(page.text)}, files={"sheet": (name, body, "text/csv")})
     return answer.status_code, answer.text
 
 
-def test_a_bad_row_shows_file_row_field_errors_and_writes_nothing(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_a_bad_row_shows_file_row_field_errors_and_writes_nothing(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("admin")
     before = len(world.fleet.devices)
     status, page = _check(client, "tho-xuan.csv", _sheet([
@@ -46,7 +44,7 @@ def test_a_bad_row_shows_file_row_field_errors_and_writes_nothing(signed_in: Cal
     assert not any(world.console.upload_dir.iterdir())  # a refused upload is not kept
 
 
-def test_a_good_sheet_is_a_dry_run_first_then_imported_and_audited(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_a_good_sheet_is_a_dry_run_first_then_imported_and_audited(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("admin")
     row = ["xl-cam-9", "camera", "10.1.0.9", "Thanh Hóa / Thọ Xuân / Xuân Lập", "Chợ", "19.9", "105.4"]
     status, page = _check(client, "new.csv", _sheet([row]))
@@ -62,6 +60,6 @@ def test_a_good_sheet_is_a_dry_run_first_then_imported_and_audited(signed_in: Ca
     assert (entry.actor, entry.action, entry.target) == ("admin", "inventory.import", "new.csv") and "1 added" in entry.detail
 
 
-def test_only_administrators_import(signed_in: Callable[[str], TestClient]) -> None:
+def test_only_administrators_import(signed_in: Callable[[str], Client]) -> None:
     client = signed_in("tech")
     assert client.get("/inventory").status_code == 403

@@ -33,24 +33,24 @@ def test_fleetmon_run_serves_the_console_on_loopback(tmp_path: Path) -> None:
     config.write_text(yaml.safe_dump({"database_url": url, "data_dir": "data", "web": {"port": port},
                                       "metrics": {"port": free_port()}, "tickets": {"enabled": False}}), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    process = subprocess.Popen([sys.executable, "-m", "fleetmon", "--config", str(config), "run"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 60
-        line = ""
-        while "console at" not in line:
-            assert time.monotonic() < deadline and process.poll() is None, f"fleetmon run did not start: {line}"
-            line = process.stdout.readline()
-        assert re.search(rf"console at http://127\.0\.0\.1:{port}/", line)
-        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
-        assert login.status_code == 200 and "Đăng nhập" in login.text
-        assert (tmp_path / "data" / "console-secret").exists()
-    finally:
-        process.send_signal(signal.SIGTERM)
+    with subprocess.Popen([sys.executable, "-m", "fleetmon", "--config", str(config), "run"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env=env) as process:
         try:
-            code = process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            pytest.fail("fleetmon run did not stop on SIGTERM")
+            assert process.stdout is not None
+            deadline = time.monotonic() + 60
+            line = ""
+            while "console at" not in line:
+                assert time.monotonic() < deadline and process.poll() is None, f"fleetmon run did not start: {line}"
+                line = process.stdout.readline()
+            assert re.search(rf"console at http://127\.0\.0\.1:{port}/", line)
+            login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
+            assert login.status_code == 200 and "Đăng nhập" in login.text
+            assert (tmp_path / "data" / "console-secret").exists()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                code = process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail("fleetmon run did not stop on SIGTERM")
     assert code == 0

@@ -6,9 +6,8 @@ import re
 from collections.abc import Callable
 
 import pytest
-from starlette.testclient import TestClient
 
-from tests.console.conftest import SESSION_SECRET, World
+from tests.console.conftest import SESSION_SECRET, Client, World
 
 # Pages and the browser behave the same on either store: SQLite is enough here.
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 SECRETS = ("cam-password-XYZ", "snmp-community-XYZ", "smtp-password-XYZ", SESSION_SECRET, "argon2")
 
 
-def test_no_secret_appears_in_any_page(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_no_secret_appears_in_any_page(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("admin")
     seen: set[str] = set()
     queue = ["/status", "/export/devices.csv", "/api/status", "/api/tickets", "/api/devices/xl-cam-1", "/status?lang=en"]

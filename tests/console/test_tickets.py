@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.testclient import TestClient
-
 from fleetmon.alerts import tickets
 from fleetmon.console import audit
-from tests.console.conftest import World, csrf_of
+from tests.console.conftest import Client, World, csrf_of
 
 
-def _post(client: TestClient, url: str, **data: str) -> str:
+def _post(client: Client, url: str, **data: str) -> str:
     """Post a form of the ticket page with its token; returns the page the redirect lands on."""
     page = client.get(url.rsplit("/", 1)[0])
     return client.post(url, data={"csrf": csrf_of(page.text), **data}).text
 
 
-def test_technician_acknowledges_and_closes_with_a_repair_record(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_technician_acknowledges_and_closes_with_a_repair_record(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("tech")
     [ticket] = [t for t in world.fleet.tickets() if t.device_id == "xl-cam-1"]
     board = client.get("/tickets?severity=high").text
@@ -45,7 +43,7 @@ def test_technician_acknowledges_and_closes_with_a_repair_record(signed_in: Call
     assert "closed" in client.get(f"/tickets/{ticket.id}").text
 
 
-def test_windows_are_added_and_removed_with_an_audit_trail(signed_in: Callable[[str], TestClient], world: World) -> None:
+def test_windows_are_added_and_removed_with_an_audit_trail(signed_in: Callable[[str], Client], world: World) -> None:
     client = signed_in("tech")
     page = client.get("/windows")
     added = client.post("/windows/add", data={"csrf": csrf_of(page.text), "scope": "area", "target": "Thanh Hóa / Thọ Xuân",
