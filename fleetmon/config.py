@@ -222,11 +222,22 @@ class WebConfig(ListenConfig):
     session_secret: SecretRef | None = None
     session_lifetime: Seconds = 12 * 3600.0
     language: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"  # times on pages and in the windows form (the store keeps UTC)
     login_attempts: int = Field(default=5, ge=1)  # failures per account (x4 per client address) before a pause
     login_pause: Seconds = 30.0  # the first pause; it doubles with each further failure
     login_pause_max: Seconds = 900.0
     upload_limit_mb: float = Field(default=20.0, gt=0)  # largest inventory sheet accepted
     public_url: str = ""  # e.g. https://fleetmon.example.org (for links in messages); informative
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> WebConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: no time zone {self.timezone!r} (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+        return self
 
 
 # -- tickets and notifications (fleetmon.alerts) ----------------------------------------------

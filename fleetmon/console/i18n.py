@@ -8,12 +8,14 @@ it passes to templates with `N_` so that extraction finds them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.support import NullTranslations, Translations
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -78,11 +80,16 @@ def vnd(amount: int | None) -> str:
     return "-" if amount is None else f"{amount:,}".replace(",", ".") + " ₫"
 
 
-def when(value: Any) -> str:
+@pass_context
+def when(context: Context, value: Any) -> str:
+    """A moment in the console's time zone (`tz` of the page), with its offset: 2026-12-01 08:00 +07."""
     if value is None:
         return "-"
     if isinstance(value, int | float):
-        from datetime import UTC, datetime
-
         value = datetime.fromtimestamp(value, UTC)
-    return f"{value:%Y-%m-%d %H:%M} UTC"
+    tz = context.get("tz") or UTC
+    shown = value.astimezone(tz)
+    minutes = int((shown.utcoffset() or timedelta(0)).total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    offset = "UTC" if not minutes else ("+" if minutes > 0 else "-") + f"{hours:02d}" + (f":{rest:02d}" if rest else "")
+    return f"{shown:%Y-%m-%d %H:%M} {offset}"

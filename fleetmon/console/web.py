@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import anyio.from_thread
 from sqlalchemy import Connection, Engine
@@ -112,6 +113,10 @@ class Ctx:
     def audit(self, conn: Connection, action: str, target: str, detail: str = "") -> None:
         audit.record(conn, self.me.name, action, target, detail, self.address)
 
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.console.config.web.timezone)
+
     # -- answers ------------------------------------------------------------------------------
     def csrf(self) -> str:
         token = self.request.session.get("csrf")
@@ -121,7 +126,7 @@ class Ctx:
         return token
 
     def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-        values.update(user=self.user, csrf=self.csrf(), request=self.request, path=self.request.url.path,
+        values.update(user=self.user, csrf=self.csrf(), tz=self.tz, request=self.request, path=self.request.url.path,
                       query=self.request.url.query, flash=self.request.session.pop("flash", None))
         return HTMLResponse(i18n.render(self.language, template, values), status_code=status)
 

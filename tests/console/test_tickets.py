@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-from fleetmon.alerts import tickets
+from fleetmon.alerts import tickets, windows
 from fleetmon.console import audit
 from tests.console.conftest import Client, World, csrf_of
 
@@ -49,7 +50,10 @@ def test_windows_are_added_and_removed_with_an_audit_trail(signed_in: Callable[[
     added = client.post("/windows/add", data={"csrf": csrf_of(page.text), "scope": "area", "target": "Thanh Hóa / Thọ Xuân",
                                               "starts": "2026-12-01T08:00", "ends": "2026-12-01T12:00", "reason": "cắt điện"})
     assert "Thanh Hóa / Thọ Xuân" in added.text and "cắt điện" in added.text
-    assert "2026-12-01 01:00 UTC" in added.text  # the form's times are Vietnam time
+    assert "2026-12-01 08:00 +07" in added.text  # the console's time zone, Vietnam's by default
+    with world.engine.connect() as conn:
+        [window] = windows.load(conn)
+    assert window.starts_at == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
     import re
 
     [window_id] = re.findall(r'action="/windows/(\d+)/remove"', added.text)

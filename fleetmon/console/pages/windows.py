@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from starlette.responses import Response
 
@@ -11,7 +11,6 @@ from fleetmon.console.users import Role
 from fleetmon.console.web import Ctx, Refused, page
 
 PLANNERS = (Role.ADMINISTRATOR, Role.TECHNICIAN)
-VIETNAM = timezone(timedelta(hours=7))  # the form's times are local: the people using it are in Vietnam
 REPEATS = {"": None, "daily": 86400, "weekly": 7 * 86400}
 
 
@@ -31,7 +30,7 @@ def _moment(ctx: Ctx, name: str) -> datetime:
         found = datetime.fromisoformat(text)
     except ValueError:
         raise Refused(400, ctx._("%(field)s is not a date and time.", field=name)) from None
-    return (found if found.tzinfo else found.replace(tzinfo=VIETNAM)).astimezone(UTC)
+    return (found if found.tzinfo else found.replace(tzinfo=ctx.tz)).astimezone(UTC)  # the form's times are the console's
 
 
 @page(*PLANNERS)
