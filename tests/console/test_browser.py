@@ -5,6 +5,7 @@ Set FLEETMON_CONSOLE_SHOTS=DIR to keep screenshots of the pages visited (for loo
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,8 @@ def _shot(driver: Any, name: str) -> None:
     folder = os.environ.get("FLEETMON_CONSOLE_SHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(PHONE["width"], min(int(height), 3000))
-        driver.save_screenshot(str(Path(folder) / f"{name}.png"))
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "fromSurface": True})
+        (Path(folder) / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))  # the whole page, not just the screen
 
 
 def _fits_the_phone(driver: Any) -> bool:
