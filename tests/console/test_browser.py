@@ -79,8 +79,9 @@ def _sign_in(driver: Any, base: str, name: str) -> None:
     WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith("/status"))
 
 
-def test_a_technician_acknowledges_a_ticket_on_a_phone(browser: Any, live_console: str, world: World) -> None:
+def test_a_technician_acknowledges_and_closes_a_ticket_on_a_phone(browser: Any, live_console: str, world: World) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
 
     _sign_in(browser, live_console, "tech")
     assert browser.current_url.endswith("/status")
@@ -98,6 +99,20 @@ def test_a_technician_acknowledges_a_ticket_on_a_phone(browser: Any, live_consol
     _shot(browser, "ticket")
     [after] = [t for t in world.fleet.tickets() if t.id == ticket.id]
     assert after.state == "acknowledged" and after.assignee == "tech"
+
+    world.fleet.wait(900)  # repaired on site: the camera answers again
+    browser.refresh()
+    form = browser.find_element(By.CSS_SELECTOR, "form.repair")
+    form.find_element(By.NAME, "cause").send_keys("Bộ nguồn PoE cháy")
+    form.find_element(By.NAME, "action").send_keys("Thay bộ nguồn")
+    form.find_element(By.NAME, "cost").send_keys("450.000")
+    Select(form.find_element(By.NAME, "funding")).select_by_value("social")
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    assert "đã đóng" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    assert "450.000 ₫" in browser.page_source and "xã hội hóa" in browser.page_source
+    _shot(browser, "closed")
+    [closed] = [t for t in world.fleet.tickets("closed") if t.id == ticket.id]
+    assert closed.repair is not None and closed.repair.cost_vnd == 450_000 and closed.repair.by == "tech"
 
 
 def test_an_area_viewer_typing_another_areas_device_url_gets_nothing(browser: Any, live_console: str) -> None:
