@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
-from fleetmon.console.fleet import Day, Group
+from fleetmon.console.fleet import WORST_FIRST, Day, Group
 
 COLOURS = {"up": "#2e7d32", "degraded": "#f9a825", "down": "#c62828", "unreachable": "#6a1b9a", "unknown": "#9e9e9e"}
 STATE_ORDER = ("up", "degraded", "down", "unreachable", "unknown")
@@ -31,7 +31,7 @@ def site_map(groups: Sequence[Group], label: Callable[[Group], str], width: int 
     radius = 7 if len(placed) < 200 else 4
     parts = [f'<svg class="map" viewBox="0 0 {width} {height}" role="img" aria-label="map" xmlns="http://www.w3.org/2000/svg">',
              f'<rect width="{width}" height="{height}" fill="#eef3f7"/>']
-    worst_last = sorted(placed, key=lambda gp: STATE_ORDER.index(gp[0].worst.value) if gp[0].worst.value != "up" else -1)
+    worst_last = sorted(placed, key=lambda gp: -WORST_FIRST.index(gp[0].worst))  # the worst drawn last, on top
     for group, (lat, lon) in worst_last:
         x = width / 2 + (lon - (min(lons) + max(lons)) / 2) * scale  # centred: one site sits in the middle
         y = height / 2 - (lat - (min(lats) + max(lats)) / 2) * scale

@@ -36,3 +36,16 @@ def test_areas_and_sites_are_counted_worst_first() -> None:
     found = area_status(devices, states, ("P",))
     assert [g.name for g in found.areas] == ["B", "A"] and [g.name for g in found.sites] == ["s2", "s1"]
     assert found.total.devices == 3 and found.total.worst is Health.DOWN
+
+
+def test_the_map_draws_the_worst_sites_on_top() -> None:
+    from fleetmon.console.svg import COLOURS, site_map
+
+    devices = [camera("a", site="s1"), camera("b", site="s2"), camera("c", site="s3")]
+    groups = []
+    for device, state in zip(devices, (Health.DOWN, Health.UP, Health.UNKNOWN), strict=True):
+        group = area_status({device.id: device}, {device.id: DeviceState(state)}, ()).sites[0]
+        groups.append(group)
+    drawn = str(site_map(groups, lambda g: g.name))
+    order = [drawn.index(COLOURS[s]) for s in ("up", "unknown", "down")]
+    assert order == sorted(order) and "<script" not in drawn and "/site?area=" in drawn
