@@ -261,6 +261,36 @@ class ReportsConfig(_Model):
             raise ValueError(f"timezone: {self.timezone!r} is not a known time zone (example: Asia/Ho_Chi_Minh)") from None
         return self
 
+
+class WebConfig(ListenConfig):
+    """The web console (fleetmon.console), served by `fleetmon run`; loopback unless said otherwise."""
+
+    port: int = Field(default=8080, ge=0, le=65535)
+    enabled: bool = True
+    # Behind a TLS reverse proxy: cookies carry Secure and are never sent over plain HTTP.
+    secure_cookies: bool = False
+    # Signs session cookies; default: a random key kept in data_dir/console-secret (made on first start).
+    session_secret: SecretRef | None = None
+    session_lifetime: Seconds = 12 * 3600.0
+    language: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"  # times on pages and in the windows form (the store keeps UTC)
+    login_attempts: int = Field(default=5, ge=1)  # failures per account (x4 per client address) before a pause
+    login_pause: Seconds = 30.0  # the first pause; it doubles with each further failure
+    login_pause_max: Seconds = 900.0
+    upload_limit_mb: float = Field(default=20.0, gt=0)  # largest inventory sheet accepted
+    public_url: str = ""  # e.g. https://fleetmon.example.org (for links in messages); informative
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> WebConfig:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: no time zone {self.timezone!r} (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+        return self
+
+
 # -- tickets and notifications (fleetmon.alerts) ----------------------------------------------
 
 Severity = Literal["critical", "high", "medium", "low"]
@@ -452,7 +482,7 @@ class NotificationsConfig(_Model):
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
     database_url: str | None = None  # default: SQLite in data_dir
-    web: ListenConfig = ListenConfig(port=8080)  # for the web console, which is not built yet
+    web: WebConfig = WebConfig()
     metrics: ListenConfig = ListenConfig(port=9108)
     probes: ProbesConfig = ProbesConfig()
     monitor: MonitorConfig = MonitorConfig()

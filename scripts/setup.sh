@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager
-  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)  # reports: weasyprint's PDF, Vietnamese glyphs, pdftotext in tests
+  libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils  # reports: weasyprint's PDF, Vietnamese glyphs, pdftotext in tests
+  chromium chromium-driver)  # console UI tests in a real headless browser
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

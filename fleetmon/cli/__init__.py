@@ -85,10 +85,10 @@ def check_config(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status, tickets
+    from fleetmon.cli import areas, demo, discover, inventory, probe, run, simulate, status, tickets, users
 
     for command in (inventory.inventory, areas.area, demo.demo, status.status, probe.probe, simulate.simulate, run.run,
-                    discover.discover, tickets.tickets_group, tickets.windows_group):
+                    discover.discover, tickets.tickets_group, tickets.windows_group, users.users_group):
         main.add_command(command)
     main.add_command(importlib.import_module("fleetmon.cli.report").report)
 

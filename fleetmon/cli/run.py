@@ -18,6 +18,7 @@ import click
 from fleetmon.alerts.service import start_tickets
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config, ListenConfig
+from fleetmon.console.service import start_console
 from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.service import HEARTBEAT_SECONDS, Monitor, Ownership, default_worker_id
@@ -65,8 +66,10 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         await monitor.start(stack)
         await start_tickets(config, engine, monitor.worker_id, stack, monitor.view)  # tickets and repair alerts (fleetmon.alerts)
         url = await start_metrics(monitor.view, config, stack)
-        log.info("worker %s: metrics at %s", monitor.worker_id, url)
-        click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}")
+        console = await start_console(config, engine, monitor.view, stack)  # the web console (fleetmon.console)
+        log.info("worker %s: metrics at %s, console at %s", monitor.worker_id, url, console)
+        click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}"
+                   + (f"; console at {console}" if console else ""))
         await stop.wait()
         log.info("stopping")
         if keeper.done() and not keeper.cancelled():

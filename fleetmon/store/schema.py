@@ -308,3 +308,37 @@ notification_outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     Index("ix_notification_outbox_due", "sent_at", "next_attempt_at"),
 )
+
+
+# -- web console (fleetmon.console) ---------------------------------------------------------------
+
+# People who sign in to the console. `area` limits an area viewer to that subtree; `session_epoch`
+# is bumped on a password change or disable, which ends every session signed with the old value.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False),  # administrator / technician / area_viewer / budget_officer
+    Column("area", Text, nullable=False, default=""),
+    Column("language", String(8), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("session_epoch", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+# Who changed what, from where: ticket actions, windows, users, inventory imports.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("address", String(64), nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+)
