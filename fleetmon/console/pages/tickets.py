@@ -112,7 +112,7 @@ def _apply(ctx: Ctx, ticket: Ticket, action: str) -> Ticket:
                             funding=Funding(funding) if funding in {f.value for f in Funding} else None, by=me)
             changed = tickets.close(conn, ticket.id, repair, me, now, config)
             if changed.state == tickets.CLOSED:
-                outbox.enqueue(conn, config, changed, "closed", now)
+                outbox.enqueue(conn, config, [outbox.Notice(changed, "closed")], now)
             detail = f"{repair.cause}: {repair.action}; cost {repair.cost_vnd}; funding {funding or '-'}"
         else:
             raise Refused(404, ctx._("No such action."))
