@@ -16,7 +16,6 @@ from fleetmon.probes.rtsp import RtspResult
 from fleetmon.probes.snmp.probe import SnmpResult
 from fleetmon.probes.target import Target
 
-NOW = dt.datetime.now(dt.UTC)
 RULES = MonitorConfig()
 
 
@@ -25,8 +24,10 @@ def found(**facts: object) -> OnvifResult:
 
 
 def channel(name: str, newest_minutes_ago: float, days_held: float) -> Recording:
-    return Recording(token=name, channel=name, earliest=(NOW - dt.timedelta(days=days_held)).timestamp(),
-                     latest=(NOW - dt.timedelta(minutes=newest_minutes_ago)).timestamp(), status="Recording")
+    """Footage as of now (not the module's import: a long run would age it by the time the test runs)."""
+    now = dt.datetime.now(dt.UTC)
+    return Recording(token=name, channel=name, earliest=(now - dt.timedelta(days=days_held)).timestamp(),
+                     latest=(now - dt.timedelta(minutes=newest_minutes_ago)).timestamp(), status="Recording")
 
 
 def test_a_unit_answering_with_another_serial_is_named_as_swapped() -> None:
