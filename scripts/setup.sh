@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager)
+DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager ffmpeg)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -22,3 +22,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# A third-party ONVIF camera for tests/thirdparty (ipycam, MIT). Its declared opencv-python needs
+# libGL; the headless build serves it the same, so it goes first and ipycam without its deps.
+.venv/bin/python -m pip install -q opencv-python-headless
+.venv/bin/python -m pip install -q --no-deps ipycam
