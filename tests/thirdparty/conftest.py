@@ -60,7 +60,8 @@ def need_ipycam() -> None:
 
 @contextmanager
 def run_ipycam(folder: Path, *, scene: str = "street", speed: float = 1.0, fps: int = 3, noise: int = 1,
-               serial: str = "IPY-0001", password: str = "ipy-Secret-42") -> Iterator[ThirdPartyCamera]:
+               serial: str = "IPY-0001", password: str = "ipy-Secret-42", fault: str | None = None,
+               fault_after: float = 0.0) -> Iterator[ThirdPartyCamera]:
     """ipycam in a child process until the block ends; ready once it serves a snapshot."""
     need_ipycam()
     camera = ThirdPartyCamera(onvif_port=free_port(), rtsp_port=free_port(), username="admin", password=password,
@@ -73,7 +74,8 @@ def run_ipycam(folder: Path, *, scene: str = "street", speed: float = 1.0, fps: 
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.thirdparty.ipycam_camera", "--onvif-port", str(camera.onvif_port),
              "--rtsp-port", str(camera.rtsp_port), "--user", camera.username, "--password-file", str(secret),
-             "--serial", serial, "--scene", scene, "--speed", str(speed), "--fps", str(fps), "--noise", str(noise)],
+             "--serial", serial, "--scene", scene, "--speed", str(speed), "--fps", str(fps), "--noise", str(noise),
+             *(("--fault", fault, "--fault-after", str(fault_after)) if fault else ())],
             cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         _wait_until_serving(camera, process, log)

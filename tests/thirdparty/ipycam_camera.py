@@ -9,9 +9,10 @@ looks for go2rtc; here the same parts are started by hand on 127.0.0.1 only: its
 device and media services with WS-Security, the JPEG snapshot) and its native RTSP server. No
 discovery, no WebRTC, no go2rtc.
 
-The scene is what a street camera shows, compressed in time: `testsrc2` (a smooth gradient
-background, moving parts, its own running clock) with low temporal noise, `--speed` seconds of
-scene per second, and ipycam's date/time overlay (wall clock) drawn on top by the camera itself.
+The scene is what a street camera shows, compressed in time: ffmpeg's `testsrc2` (moving parts,
+its own running clock) under a smooth sky with a dark block driving across ("street"; the scenes
+are drawn by `bench.image_checks_confusion.scene_filter`), low temporal noise, `--speed` seconds
+of scene per second, and ipycam's date/time overlay (wall clock) drawn on top by the camera itself.
 """
 
 from __future__ import annotations
@@ -22,33 +23,18 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 from ipycam import CameraConfig, IPCamera, IPCameraHTTPHandler, NativeRTSPServer
 from ipycam.camera import ReusableThreadingTCPServer
 
+from bench.image_checks_confusion import scene_filter
+
 LOOPBACK = "127.0.0.1"
-
-
-def scene_filter(name: str, width: int, height: int, rate: Fraction, noise: int) -> str:
-    """An ffmpeg lavfi graph for the scene (see the module docstring); frames `1 / rate` scene seconds apart."""
-    fps = f"{rate.numerator}/{rate.denominator}"
-    if name == "testsrc2":
-        graph = f"testsrc2=size={width}x{height}:rate={fps}"
-    else:  # "street": a smooth sky over busy ground, a dark block driving across; "wall": sky and block only
-        sky = height * 6 // 10 if name == "street" else height
-        block_w, block_h = width // 7, height // 9
-        graph = (f"gradients=s={width}x{sky}:rate={fps}:speed=0.00001:c0=0x4a6fa5:c1=0xb8c4d0:nb_colors=2:"
-                 f"x0=0:y0=0:x1=0:y1={sky}")
-        if sky < height:
-            graph += f"[sky];testsrc2=s={width}x{height - sky}:rate={fps}[ground];[sky][ground]vstack"
-        graph += (f"[view];color=c=0x303030:s={block_w}x{block_h}:rate={fps}[block];"
-                  f"[view][block]overlay=x=mod(t*7\\,W+w)-w:y={sky - block_h - height // 20}:eval=frame:shortest=1")
-    if noise:
-        graph += f",noise=alls={noise}:allf=t"
-    return graph + "[out0]"
 
 
 def scene(name: str, width: int, height: int, fps: int, speed: float, noise: int) -> subprocess.Popen[bytes]:
@@ -57,6 +43,17 @@ def scene(name: str, width: int, height: int, fps: int, speed: float, noise: int
     command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", scene_filter(name, width, height, rate, noise),
                "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+def damaged(frame: np.ndarray, fault: str) -> np.ndarray:
+    """The picture as a failing camera would send it (before the camera draws its date/time)."""
+    if fault == "blurred":  # defocus
+        return cv2.GaussianBlur(frame, (0, 0), 4.0)
+    if fault == "covered":  # a bag over most of the lens, its edge out of focus
+        covered = frame.copy()
+        covered[:, : frame.shape[1] * 85 // 100] = (40, 45, 50)
+        return cv2.GaussianBlur(covered, (0, 0), 2.0)
+    return frame.copy()
 
 
 def main() -> int:
@@ -72,6 +69,8 @@ def main() -> int:
     parser.add_argument("--speed", type=float, default=1.0, help="seconds of scene per second")
     parser.add_argument("--noise", type=int, default=1, help="temporal noise, grey levels (0: none)")
     parser.add_argument("--scene", choices=["testsrc2", "street", "wall"], default="street")
+    parser.add_argument("--fault", choices=["frozen", "blurred", "covered"], help="what goes wrong with the picture...")
+    parser.add_argument("--fault-after", type=float, default=0.0, help="...this many seconds after the start")
     args = parser.parse_args()
 
     config = CameraConfig(
@@ -101,12 +100,17 @@ def main() -> int:
     assert source.stdout is not None
     size = args.width * args.height * 3
     print("ready", flush=True)
+    started = time.monotonic()
+    frame = np.zeros((args.height, args.width, 3), np.uint8)
     try:
         while not stop.is_set():
             data = source.stdout.read(size)
             if len(data) < size:
                 return 1
-            camera.stream(np.frombuffer(data, np.uint8).reshape(args.height, args.width, 3).copy())
+            broken = args.fault is not None and time.monotonic() - started >= args.fault_after
+            if not (broken and args.fault == "frozen"):  # a stuck sensor: the camera still draws its clock
+                frame = np.frombuffer(data, np.uint8).reshape(args.height, args.width, 3).copy()
+            camera.stream(damaged(frame, args.fault) if broken else frame.copy())
     finally:
         source.kill()
         source.wait()
