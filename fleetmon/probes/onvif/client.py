@@ -133,7 +133,7 @@ def check_reply(content: bytes, expected: etree.QName | None) -> None:
         raise _NotTheAnswer(f"reply answers with <{tag.localname}>, not <{expected.localname}>")
 
 
-class BoundedTransport(AIOHTTPTransport):
+class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-async ships no types
     """zeep's transport over the shared session, reading at most `max_bytes` of each reply."""
 
     def __init__(self, session: aiohttp.ClientSession, max_bytes: int) -> None:
@@ -141,7 +141,7 @@ class BoundedTransport(AIOHTTPTransport):
         self.max_bytes = max_bytes
 
     async def post_xml(self, address: str, envelope: Any, headers: dict[str, str]) -> requests.Response:
-        data = etree_to_string(envelope)
+        data = etree_to_string(envelope)  # type: ignore[no-untyped-call]
         headers = {"Content-Type": "application/soap+xml; charset=utf-8", **(headers or {})}
         try:
             return await self._post(address, data, headers)
@@ -166,7 +166,7 @@ class BoundedTransport(AIOHTTPTransport):
                     raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
             # An HTTP-level refusal, or an error page that is no SOAP envelope: the status says it all.
             if response.status in (401, 403) or (response.status >= 300 and b"Envelope" not in body[:1024]):
-                raise zeep.exceptions.TransportError(status_code=response.status)
+                raise zeep.exceptions.TransportError(status_code=response.status)  # type: ignore[no-untyped-call]
             if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
                 raise _NotXml(f"HTTP {response.status} reply is not XML")
             reply = requests.Response()
