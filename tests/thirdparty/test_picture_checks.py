@@ -18,10 +18,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bench.image_checks_confusion import confusion, markdown, thirdparty_set
 from fleetmon.monitor.kinds import CameraMemory
 from fleetmon.probes.http.snapshot import SnapshotResult, probe_snapshot
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
+from tests.peers import need_binary
 from tests.thirdparty.conftest import ThirdPartyCamera, run_ipycam
 
 SCENE_MINUTES = 30
@@ -90,3 +92,17 @@ async def test_the_camera_going_wrong_is_still_found(tmp_path: Path, client: htt
     assert faults(before) == []
     assert len(after) >= 5
     assert [r.verdict for r in after[1:]] == [verdict] * (len(after) - 1), [r.problems for r in after]
+
+
+@pytest.mark.parametrize("scene", ["street", "testsrc2"])
+def test_labelled_snapshots_of_ffmpeg_scenes_are_sorted_right(scene: str) -> None:
+    """The third-party confusion table of docs/IMAGE_CHECKS.md, held: nothing normal flagged, every
+    fault found (a covered lens over a view of sky may read as blurred: found, under another name)."""
+    need_binary("ffmpeg")
+    table = confusion(samples=thirdparty_set(scene, per_class=12))
+    print(f"\n{scene}\n{markdown(table)}")
+    assert table["normal"]["normal"] == 12
+    for label in ("blank", "frozen", "blurred"):
+        assert table[label][label] == 12, (label, table[label])
+    assert table["covered"]["normal"] == 0, table["covered"]
+    assert table["moved"]["moved"] >= 9, table["moved"]
