@@ -21,7 +21,9 @@ already explains the picture: a black frame is not also "blurred"):
     moved    the scene's edges no longer line up with the reference frame: correlation of the
              gradient maps of 32x32 thumbnails, insensitive to brightness and noise; low for the
              whole view and for the median of its parts, so a large vehicle passing a plain view
-             (which changes the whole but few parts) is not a turned camera.
+             (which changes the whole but few parts) is not a turned camera. A view with edges in
+             fewer than 6 of its 16 parts (plain sky, a bare wall) is not judged: what edges it
+             has may all be things passing through.
 
 Each camera is judged against its own baseline once it has one: the sharpness and the share of
 flat cells of its normal snapshots, learned from each (the fingerprint carries it to the next
@@ -53,6 +55,7 @@ CHANGE_GRID = 16
 OVERLAY_CELLS = 4  # the most changed cells of the change grid, left out: room for an OSD date/time
 PARTS = 4  # the moved check's blocks per side of the thumbnail
 PART_EDGES = 4.0  # mean edge strength of a reference block with something to line up
+MIN_PARTS = 6  # ...and how many such blocks a view needs for its position to be judged
 MIN_DETAIL = 3.0  # a view with less sharpness than this when known good has no detail to lose
 FLAT_CELL_CONTRAST = 3.0
 LEARNING_RATE = 0.2  # weight of a new normal snapshot in the camera's learned baseline
@@ -285,7 +288,10 @@ def _moved(picture: _Picture, reference: ImageFingerprint | None, t: ImageThresh
     if reference is None:
         return CheckOutcome("moved", False, "moved: not checked, no reference frame")
     whole = _edge_correlation(picture.fingerprint.thumb, reference.thumb)
-    parts = _parts_correlation(picture.fingerprint.thumb, reference.thumb)
+    parts, counted = _parts_correlation(picture.fingerprint.thumb, reference.thumb)
+    if counted < MIN_PARTS:  # a plain view: its few edges may all be things passing through
+        return CheckOutcome("moved", False, f"position not judged: the reference view has edges in only {counted} "
+                                            f"of its {PARTS * PARTS} parts")
     return _outcome("moved", whole < t.moved_correlation and parts < t.moved_parts,
                     f"scene moved: match with the reference {whole:.2f} < {t.moved_correlation:g} (part by part {parts:.2f})",
                     f"scene in place: match with the reference {whole:.2f} (part by part {parts:.2f})")
@@ -299,8 +305,8 @@ def _edge_correlation(thumb: bytes, other: bytes) -> float:
     return _correlation(_edges(thumb), _edges(other))
 
 
-def _parts_correlation(thumb: bytes, reference: bytes) -> float:
-    """The median match of the parts of the view that had edges in the reference (4x4 blocks).
+def _parts_correlation(thumb: bytes, reference: bytes) -> tuple[float, int]:
+    """The median match of the parts of the view that had edges in the reference (4x4 blocks), and their number.
 
     Something large moving through a plain view (a bus before a wall) changes the whole
     thumbnail's edges, but only the parts it crosses; a turned camera changes every part.
@@ -310,7 +316,7 @@ def _parts_correlation(thumb: bytes, reference: bytes) -> float:
     matches = [_correlation(a[i:i + side, j:j + side], b[i:i + side, j:j + side])
                for i in range(0, side * PARTS, side) for j in range(0, side * PARTS, side)
                if float(b[i:i + side, j:j + side].mean()) >= PART_EDGES]
-    return float(np.median(matches)) if matches else 1.0
+    return (float(np.median(matches)) if matches else 1.0), len(matches)
 
 
 def _correlation(a: _FloatArray, b: _FloatArray) -> float:

@@ -291,6 +291,8 @@ def describe(exc: BaseException) -> str:
         return f"HTTP {exc.status_code}"
     if isinstance(exc, TimeoutError):
         return "no answer in time"
+    if isinstance(exc, (_NotXml, _NotTheAnswer, _ReplyTooLarge, _TurnedAway)):
+        return str(exc)[:200]  # already in words
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
