@@ -273,7 +273,7 @@ def write_doc(table: dict[str, dict[str, int]], per_class: int, first_seed: int,
         "## Generated street scenes\n\n"
         f"{WIDTH}x{HEIGHT} snapshots of our own generated street scenes, {per_class} per class, each from its own seed\n"
         f"(seeds {first_seed}-{first_seed + per_class - 1}; the thresholds were tuned on seeds 0-23), noisy (2-4 grey levels).\n"
-        "Not all of it held out: the moved check's part-by-part threshold and the baseline rules were chosen\n"
+        "Not all of it held out: the moved check's threshold and the baseline rules were chosen\n"
         "looking at seeds 1000-1023 and at the third-party scenes below as well.\n\n"
         + markdown(table)
     )

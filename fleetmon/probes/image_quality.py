@@ -19,9 +19,9 @@ already explains the picture: a black frame is not also "blurred"):
              working image (so the figure does not depend on resolution), taken at the 75th
              percentile of cells so flat sky and a sharp OSD overlay do not decide it.
     moved    the scene's edges no longer line up with the reference frame: correlation of the
-             gradient maps of 32x32 thumbnails, insensitive to brightness and noise; low for the
-             whole view and for the median of its parts, so a large vehicle passing a plain view
-             (which changes the whole but few parts) is not a turned camera. A view with edges in
+             gradient maps of 32x32 thumbnails, insensitive to brightness and noise; the mean of
+             the whole view's and the median part's (4x4 blocks), so a large vehicle passing a
+             plain view (which changes the whole but few parts) is not a turned camera. A view with edges in
              fewer than 6 of its 16 parts (plain sky, a bare wall) is not judged: what edges it
              has may all be things passing through.
 
@@ -76,8 +76,7 @@ class ImageThresholds:
     flat_cell_contrast: float = FLAT_CELL_CONTRAST  # standard deviation of a cell without texture
     covered_share: float = 0.55  # share of flat cells that means the lens is covered
     sharpness: float = 15.0  # Laplacian standard deviation at the 75th percentile of cells
-    moved_correlation: float = 0.5  # edge-map correlation of the whole view with the reference frame
-    moved_parts: float = 0.7  # ...and the median one of its parts
+    moved_correlation: float = 0.45  # edge-map correlation with the reference frame: mean of whole view and parts
     content_change: float = 2.0  # grey levels a cell's mean moves by when the scene changed there
     blur_ratio: float = 0.4  # share of the reference's sharpness below which the view lost focus
     covered_gain: float = 0.2  # more of the frame flat than in the reference: a lens being covered
@@ -292,9 +291,11 @@ def _moved(picture: _Picture, reference: ImageFingerprint | None, t: ImageThresh
     if counted < MIN_PARTS:  # a plain view: its few edges may all be things passing through
         return CheckOutcome("moved", False, f"position not judged: the reference view has edges in only {counted} "
                                             f"of its {PARTS * PARTS} parts")
-    return _outcome("moved", whole < t.moved_correlation and parts < t.moved_parts,
-                    f"scene moved: match with the reference {whole:.2f} < {t.moved_correlation:g} (part by part {parts:.2f})",
-                    f"scene in place: match with the reference {whole:.2f} (part by part {parts:.2f})")
+    match = (whole + parts) / 2
+    return _outcome("moved", match < t.moved_correlation,
+                    f"scene moved: match with the reference {match:.2f} < {t.moved_correlation:g} "
+                    f"(whole {whole:.2f}, part by part {parts:.2f})",
+                    f"scene in place: match with the reference {match:.2f} (whole {whole:.2f}, part by part {parts:.2f})")
 
 
 def _outcome(check: str, failed: bool, if_failed: str, if_passed: str) -> CheckOutcome:
