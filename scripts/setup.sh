@@ -25,4 +25,4 @@ fi
 # A third-party ONVIF camera for tests/thirdparty (ipycam, MIT). Its declared opencv-python needs
 # libGL; the headless build serves it the same, so it goes first and ipycam without its deps.
 .venv/bin/python -m pip install -q opencv-python-headless
-.venv/bin/python -m pip install -q --no-deps ipycam
+.venv/bin/python -m pip install -q --no-deps ipycam==1.3.0  # tests/thirdparty/ipycam_camera.py starts its parts by hand
