@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3-venv snmpd snmp postgresql prometheus prometheus-alertmanager
   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils  # reports: weasyprint's PDF, Vietnamese glyphs, pdftotext in tests
-  chromium chromium-driver)  # console UI tests in a real headless browser
+  chromium chromium-driver  # console UI tests in a real headless browser
+  ffmpeg)  # scenes for the third-party ONVIF camera (ipycam) in tests
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

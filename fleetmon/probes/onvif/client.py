@@ -18,10 +18,17 @@ Errors (`OnvifCallError.status`) are classified once, here:
     zeep Fault ter:NotAuthorized, HTTP 401/403 auth_failed
     Fault ActionNotSupported, HTTP 404/405/501 not_supported (no ONVIF at that address)
     other faults, garbage, oversize, resets    protocol_error
+    a reply that is not well-formed XML, not   protocol_error (zeep alone would recover a broken
+      a SOAP envelope, or answers another        document into an empty answer: a false "ok")
+      operation than the one asked
+
+Every message names the operation ("GetProfiles: ..."). Clients closed under a call in flight
+(`fleetmon run` stopping) end the call as cancelled: the probe's result means nothing then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import errno
@@ -92,7 +99,41 @@ class _TurnedAway(Exception):
     """Connections accepted and closed before any answer, twice: the port refuses service."""
 
 
-class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-async ships no type hints
+class _NotTheAnswer(Exception):
+    """Well-formed XML, but no SOAP envelope or the answer to another operation."""
+
+
+SOAP_ENVELOPES = frozenset({"http://www.w3.org/2003/05/soap-envelope", "http://schemas.xmlsoap.org/soap/envelope/"})
+# Strict, and as closed as zeep's own settings: no DTD, no entity, no network, lxml's size limits.
+_STRICT_PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True, huge_tree=False,
+                                 load_dtd=False, dtd_validation=False, remove_comments=True)
+
+
+def check_reply(content: bytes, expected: etree.QName | None) -> None:
+    """Refuse what zeep would recover from: broken XML, no envelope, the answer to another question.
+
+    A SOAP Fault passes (zeep turns it into its typed exception); trailing NULs and whitespace,
+    which some firmwares append, are tolerated.
+    """
+    try:
+        root = etree.fromstring(content.rstrip(b"\x00 \t\r\n"), _STRICT_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise _NotXml(f"reply is not well-formed XML ({str(exc)[:120]})") from None
+    if root is None or not isinstance(root.tag, str) or etree.QName(root).localname != "Envelope" \
+            or etree.QName(root).namespace not in SOAP_ENVELOPES:
+        raise _NotTheAnswer("reply is not a SOAP envelope")
+    body = root.find(f"{{{etree.QName(root).namespace}}}Body")
+    answer = [child for child in body if isinstance(child.tag, str)] if body is not None else []
+    if not answer:
+        raise _NotTheAnswer("reply has an empty SOAP body")
+    tag = etree.QName(answer[0])
+    if tag.localname == "Fault" or expected is None:
+        return
+    if (tag.namespace, tag.localname) != (expected.namespace, expected.localname):
+        raise _NotTheAnswer(f"reply answers with <{tag.localname}>, not <{expected.localname}>")
+
+
+class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-async ships no types
     """zeep's transport over the shared session, reading at most `max_bytes` of each reply."""
 
     def __init__(self, session: aiohttp.ClientSession, max_bytes: int) -> None:
@@ -183,10 +224,22 @@ class OnvifClients:
         kwargs = dict(params or {})
         if header is not None:
             kwargs["_soapheaders"] = [header]
+        if self.session.closed:
+            raise asyncio.CancelledError("the ONVIF clients are closed: fleetmon is stopping")
         try:
-            return await binding.send_async(client, {"address": address}, operation, (), kwargs)
-        except ONVIF_CALL_ERRORS as exc:
-            raise OnvifCallError(classify(exc), describe(exc)) from None
+            # zeep's send_async, with the reply checked between transport and deserialisation
+            envelope, headers = binding._create(operation, (), kwargs, client=client, options={"address": address})
+            reply = await client.transport.post_xml(address, envelope, headers)
+            if reply.status_code not in (201, 202) or reply.content:
+                body = binding.get(operation).output.body
+                check_reply(reply.content, etree.QName(body.qname) if body is not None else None)
+            return binding.process_reply(client, binding.get(operation), reply)
+        except _CALL_OR_CLOSED_ERRORS as exc:
+            if self.session.closed:  # closed under this call (aiohttp: "Session is closed", a dropped connection)
+                raise asyncio.CancelledError("the ONVIF clients were closed during the call: fleetmon is stopping") from None
+            if isinstance(exc, RuntimeError):
+                raise
+            raise OnvifCallError(classify(exc), f"{operation}: {describe(exc)}") from None
 
 
 def security_header(username: str, password: SecretStr, device_time: float) -> etree._Element:
@@ -207,7 +260,8 @@ def security_header(username: str, password: SecretStr, device_time: float) -> e
 # unparseable bodies (an AttributeError on a reply that recovers to no element), hence the last three.
 ONVIF_CALL_ERRORS: tuple[type[Exception], ...] = (
     TimeoutError, OSError, aiohttp.ClientError, zeep.exceptions.Error, etree.LxmlError, _ReplyTooLarge, _NotXml,
-    _TurnedAway, AttributeError, TypeError, ValueError)
+    _NotTheAnswer, _TurnedAway, AttributeError, TypeError, ValueError, IndexError, KeyError)
+_CALL_OR_CLOSED_ERRORS: tuple[type[Exception], ...] = (*ONVIF_CALL_ERRORS, RuntimeError)
 
 
 def classify(exc: BaseException) -> ProbeStatus:
@@ -237,6 +291,8 @@ def describe(exc: BaseException) -> str:
         return f"HTTP {exc.status_code}"
     if isinstance(exc, TimeoutError):
         return "no answer in time"
+    if isinstance(exc, (_NotXml, _NotTheAnswer, _ReplyTooLarge, _TurnedAway)):
+        return str(exc)[:200]  # already in words
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
