@@ -140,18 +140,25 @@ def _too_many_rows(path: Path) -> SheetError:
     return SheetError(f"{path}:{MAX_ROWS + 1}: more than {MAX_ROWS:,} rows (the most a spreadsheet holds); split the file")
 
 
+def _delimiter(text: str) -> str:
+    """`,`, `;` (Excel where the decimal mark is a comma) or tab: whichever the first lines use most.
+
+    Only the separator is guessed: quotes are always `"`, as every spreadsheet writes them, so a
+    cell starting with an apostrophe is never taken for a quote.
+    """
+    head = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+    return max(",;\t", key=head.count)
+
+
 def _read_csv(path: Path) -> list[list[Any]]:
     _check_size(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as handle:  # line breaks inside cells kept as written
+            text = handle.read()
     except UnicodeDecodeError as exc:
         raise SheetError(f"{path}: not UTF-8 text (byte {exc.start}); save the sheet as 'CSV UTF-8'") from None
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
     rows: list[list[Any]] = []
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text), quotechar='"')
     try:
         for row in reader:
             if len(rows) == MAX_ROWS:
