@@ -113,11 +113,7 @@ def name_key(text: str) -> str:
 
 def split_area_path(path: str) -> tuple[str, ...]:
     """Area names from the root, normalised; accepts " / ", "/" or ">" between levels."""
-    for sep in (">", "/"):
-        if sep in path:
-            return tuple(n for n in (normalise_name(p) for p in path.split(sep)) if n)
-    name = normalise_name(path)
-    return (name,) if name else ()
+    return tuple(n for n in (normalise_name(p) for p in re.split(r"[/>]", path)) if n)
 
 
 def join_area_path(names: tuple[str, ...] | list[str]) -> str:
