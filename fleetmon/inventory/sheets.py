@@ -62,14 +62,19 @@ class RawRow:
     headers: dict[str, str]  # canonical column -> the header text in this sheet
 
 
+def _needs_quote(text: str) -> bool:
+    return text.startswith((*FORMULA_STARTS, _QUOTE)) or text in _EXCEL_ERRORS
+
+
 def neutralise(text: str) -> str:
-    """`text` as a cell no spreadsheet evaluates: an apostrophe before a formula start (or an apostrophe)."""
-    return _QUOTE + text if text.startswith((*FORMULA_STARTS, _QUOTE)) else text
+    """`text` as a cell no spreadsheet evaluates: an apostrophe before a formula start, an error
+    literal such as `#N/A`, or an apostrophe."""
+    return _QUOTE + text if _needs_quote(text) else text
 
 
 def unneutralise(text: str) -> str:
-    """The text `neutralise` was given: a leading apostrophe before a formula start (or another apostrophe) goes."""
-    return text[1:] if text.startswith(_QUOTE) and text[1:].startswith((*FORMULA_STARTS, _QUOTE)) else text
+    """The text `neutralise` was given: the apostrophe it added goes."""
+    return text[1:] if text.startswith(_QUOTE) and _needs_quote(text[1:]) else text
 
 
 def _is_blank(value: Any) -> bool:

@@ -262,6 +262,9 @@ def _area_path(row: RawRow, level_keys: Sequence[str], source: str, limit: int |
     return join_area_path([name for _, name in parts]), errors
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Unicode's Cc, but tab and line breaks
+
+
 def _cell_problem(value: Any, name: str, limits: Mapping[str, int]) -> str | None:
     """What is wrong with a cell before its column's parser sees it, if anything."""
     if isinstance(value, Unreadable):
@@ -272,9 +275,9 @@ def _cell_problem(value: Any, name: str, limits: Mapping[str, int]) -> str | Non
     limit = MAX_CELL_CHARS if name in _NOT_TEXT or name == "area" else limits.get(name, MAX_CELL_CHARS)
     if len(value) > MAX_CELL_CHARS or len(value.strip()) > limit:
         return f"longer than {limit:,} characters"
-    control = next((ch for ch in value if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r"), None)
+    control = _CONTROL.search(value)
     if control is not None:
-        return f"contains the control character U+{ord(control):04X}"
+        return f"contains the control character U+{ord(control.group()):04X}"
     return None
 
 
@@ -293,11 +296,14 @@ def parse_row(
     limits = limits or {}
     values: dict[str, Any] = {}
     errors: list[RowError] = []
+    bad: set[str] = set()
     for name, raw in row.cells.items():
         problem = _cell_problem(raw, name, limits)
         if problem is not None:
             errors.append(RowError(source, row.number, _label(row, name), problem))
-    bad = {e.field.split(" ")[0] for e in errors}
+            bad.add(name)
+    if bad:  # a refused cell is not parsed again: one message per cell
+        row = RawRow(row.number, {k: v for k, v in row.cells.items() if k not in bad}, row.headers)
     for name in Device.__dataclass_fields__:
         if name == "area" or name in bad:
             continue
@@ -319,7 +325,8 @@ def parse_row(
         errors.append(RowError(source, row.number, "id", problem))
     values["area"], area_errors = _area_path(row, level_keys, source, limits.get("area"))
     errors += area_errors
-    if values.get("site") and not values["area"] and not area_errors and "area" not in bad:
+    area_refused = bool(area_errors) or any(name == "area" or name.startswith("level:") for name in bad)
+    if values.get("site") and not values["area"] and not area_refused:
         errors.append(RowError(source, row.number, _label(row, "site"), "a site belongs to an area: give the row an area"))
     if errors:
         return None, errors

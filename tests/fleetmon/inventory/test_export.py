@@ -48,10 +48,12 @@ def test_exported_hostile_text_is_never_a_formula_and_imports_back_unchanged(run
 
 # Text as an import leaves it: normalised, no control characters but line breaks, within the store's lengths.
 _TEXT = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("=+-@'\n\t\r\"; ,") | st.sampled_from(["\u0301", "ạ", "Đ"]),
+    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("=+-@'#!\n\t\r\"; ,") | st.sampled_from(["\u0301", "ạ", "Đ"]),
     max_size=40,
 ).map(lambda t: normalise_name(t) if "\n" not in t else t.strip())
-_HOSTILE_TEXT = _TEXT | st.sampled_from(HOSTILE).map(str.strip) | st.builds(lambda a, b: (a + b).strip(), st.sampled_from("=+-@'"), _TEXT)
+# Text that only looks like a spreadsheet's error value (typed into a web form, say) is text too.
+_HOSTILE_TEXT = _TEXT | st.sampled_from([*HOSTILE, "#N/A", "#REF!"]).map(str.strip) | st.builds(
+    lambda a, b: (a + b).strip(), st.sampled_from("=+-@'"), _TEXT)
 _NAME = _HOSTILE_TEXT.map(normalise_name).filter(lambda n: n != "" and "/" not in n and ">" not in n)
 
 
