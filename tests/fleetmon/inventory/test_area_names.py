@@ -68,3 +68,17 @@ def test_areas_differing_only_in_case_are_ambiguous(run: Run, tmp_path: Path, st
         f"{path}:2: area: 'xuân lập' could be 'XUÂN LẬP' and 'Xuân Lập', areas differing only in case; "
         "merge or rename one of them (fleetmon area)",
     ]
+
+
+def test_area_merge_naming_one_area_twice_is_one_line_and_changes_nothing(run: Run, tmp_path: Path, store_url: str) -> None:
+    path = write_csv(tmp_path / "fleet.csv", HEADER, f"cam-1,camera,127.0.70.1,{AREA},Cụm chợ")
+    assert run("inventory", "import", str(path)).exit_code == 0
+
+    result = run("area", "merge", AREA, "thanh hóa / thọ xuân / XUÂN  LẬP", "--into", "Xuân Mới")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: 'thanh hóa / thọ xuân / XUÂN  LẬP' and '{AREA}' are the same area; name each area to merge once",
+    ]
+    assert "merged" not in run("area", "history", AREA).output
+    assert stored(store_url)["cam-1"].area == AREA and area_count(store_url) == 3
