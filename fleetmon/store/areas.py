@@ -29,6 +29,14 @@ class AreaTree:
     """Live (unmerged) areas in memory: a province has a few thousand, cheap to hold."""
 
     nodes: dict[int, AreaNode]
+    # Live areas by (parent id, name key), built on first lookup and kept up by `add`: an import
+    # looks up every device's path.
+    _by_key: dict[tuple[int | None, str], list[AreaNode]] | None = None
+
+    def add(self, node: AreaNode) -> None:
+        self.nodes[node.id] = node
+        if self._by_key is not None:
+            self._by_key.setdefault((node.parent_id, name_key(node.name)), []).append(node)
 
     @classmethod
     def load(cls, conn: Connection) -> AreaTree:
@@ -66,8 +74,11 @@ class AreaTree:
 
     def child(self, parent_id: int | None, name: str) -> AreaNode | None:
         """The live area `name` under `parent_id`, whatever the case of either spelling."""
-        key = name_key(name)
-        found = [n for n in self.children(parent_id) if name_key(n.name) == key]
+        if self._by_key is None:
+            self._by_key = {}
+            for node in self.live():
+                self._by_key.setdefault((node.parent_id, name_key(node.name)), []).append(node)
+        found = self._by_key.get((parent_id, name_key(name)), [])
         if len(found) > 1:
             exact = [n for n in found if n.name == normalise_name(name)]
             if len(exact) == 1:
@@ -121,7 +132,7 @@ def ensure_path(conn: Connection, tree: AreaTree, path: Sequence[str]) -> int:
                 insert(areas).values(name=name, parent_id=parent.id if parent else None, depth=depth, created_at=utcnow())
             ))
             node = AreaNode(area_id, name, parent.id if parent else None, depth, path=key)
-            tree.nodes[area_id] = node
+            tree.add(node)
             _event(conn, area_id, "created", AREA_SEPARATOR.join(key))
         parent = node
     if parent is None:
