@@ -260,8 +260,10 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
 
 
 def _uncalculated(value: Any, formula: Any) -> Any:
-    if value is None and isinstance(formula, str) and formula.startswith("="):
-        return Unreadable(f"the formula {formula[:60]} has no calculated value in the file; "
+    """The cell's value; where only the formula pass sees something, a formula never calculated."""
+    if value is None and formula is not None:
+        text = formula if isinstance(formula, str) else str(getattr(formula, "text", "") or "(an array formula)")
+        return Unreadable(f"the formula {text[:60]} has no calculated value in the file; "
                           "open and save the file in a spreadsheet program, or type the value")
     return value
 
