@@ -14,10 +14,11 @@ from click._termui_impl import ProgressBar
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.inventory.importer import ImportPlan, plan_import, read_inventory
-from fleetmon.inventory.model import Device, DeviceKind
+from fleetmon.inventory.model import Device, DeviceKind, name_key, split_area_path
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
-from fleetmon.store.inventory import apply_plan, device_dicts, load_devices
+from fleetmon.store.areas import AreaTree
+from fleetmon.store.inventory import apply_plan, device_dicts, load_devices, text_limits
 
 SHEET = click.Path(path_type=Path, dir_okay=False)
 
@@ -70,22 +71,27 @@ def import_(app: AppContext, path: Path, dry_run: bool, retire_missing: bool) ->
     """Import devices from a CSV or XLSX sheet (English or Vietnamese headers).
 
     Every row is checked first; if any row is wrong, each mistake is printed as
-    FILE:ROW: FIELD: PROBLEM and nothing is written.
+    FILE:ROW: FIELD: PROBLEM and nothing is written. What is odd but plausible is printed
+    the same way, marked "(warning)", and imported. A dry run checks all the same.
     """
     started = time.perf_counter()
     with app.engine.connect() as conn:
         stored = load_devices(conn)
+        areas = [node.path for node in AreaTree.load(conn).live()]
     bar = _ProgressBar(f"checking {path.name}")
     try:
-        found, errors = read_inventory(path, app.config.areas.as_levels(), stored, app.config.credentials.keys(), progress=bar.update)
+        check = read_inventory(path, app.config.areas.as_levels(), stored, app.config.credentials.keys(), progress=bar.update,
+                               limits=text_limits(), areas=areas, retire_missing=retire_missing)
     finally:
         bar.close()
-    if errors:
-        for error in errors:
+    for warning in check.warnings:
+        click.echo(f"{warning} (warning)", err=True)
+    if check.errors:
+        for error in check.errors:
             click.echo(str(error), err=True)
-        click.echo(f"{len(errors)} problem(s) in {path}; nothing was imported", err=True)
+        click.echo(f"{len(check.errors)} problem(s) in {path}; nothing was imported", err=True)
         sys.exit(1)
-    plan = plan_import(found, stored, retire_missing=retire_missing)
+    plan = plan_import(check.devices, stored, retire_missing=retire_missing)
     if dry_run:
         _print_plan(plan)
         click.echo(f"dry run: would be {_summary(plan)}")
@@ -98,11 +104,11 @@ def import_(app: AppContext, path: Path, dry_run: bool, retire_missing: bool) ->
 def _filtered(app: AppContext, area: str | None, site: str | None, kind: str | None, retired: bool) -> list[Device]:
     with app.engine.connect() as conn:
         found = load_devices(conn, include_retired=retired).values()
-    prefix = tuple(p.strip() for p in area.split("/")) if area else ()
+    prefix = tuple(name_key(p) for p in split_area_path(area)) if area else ()
     return [
         d
         for d in found
-        if d.area_path[: len(prefix)] == prefix
+        if tuple(name_key(p) for p in d.area_path[: len(prefix)]) == prefix
         and (site is None or d.site == site)
         and (kind is None or d.kind.value == kind)
     ]

@@ -8,6 +8,8 @@ maps them to rows.
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -93,12 +95,29 @@ class Device:
 DEVICE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Device))
 
 
+AREA_SEPARATORS = ("/", ">")
+
+
+def normalise_name(text: str) -> str:
+    """A name as one spelling: composed Unicode (NFC), single spaces, no spaces around.
+
+    "Xuân  Lập" and "Xuân Lập" typed with combining accents (NFD) are the same area.
+    """
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+
+
+def name_key(text: str) -> str:
+    """What two spellings of one name share: the normalised name without case."""
+    return normalise_name(text).casefold()
+
+
 def split_area_path(path: str) -> tuple[str, ...]:
-    """Area names from the root; accepts " / ", "/" or ">" between levels."""
-    for sep in (">", "/"):
-        if sep in path:
-            return tuple(p.strip() for p in path.split(sep) if p.strip())
-    return (path.strip(),) if path.strip() else ()
+    """Area names from the root, normalised; accepts " / ", "/" or ">" between levels."""
+    return tuple(n for n in (normalise_name(p) for p in re.split(r"[/>]", path)) if n)
+
+
+def join_area_path(names: tuple[str, ...] | list[str]) -> str:
+    return AREA_SEPARATOR.join(names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,31 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, String, bindparam, insert, select, update
 
 from fleetmon.inventory.importer import ImportPlan
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind, Funding, Protocol
 from fleetmon.store.areas import AreaTree, ensure_path
-from fleetmon.store.schema import devices, inserted_id, inventory_changes, sites, utcnow
+from fleetmon.store.schema import areas, devices, inserted_id, inventory_changes, sites, utcnow
 
 _COLUMNS_AS_IS = (
     "vendor", "model", "serial", "mac", "firmware", "onvif_port", "rtsp_port", "snmp_port", "http_port",
     "credential_profile", "latitude", "longitude", "address", "install_date", "warranty_end",
     "purchase_cost_vnd", "owner_contact", "notes", "active", "kind", "host",
 )
+
+
+def text_limits() -> dict[str, int]:
+    """The most characters the store holds per inventory field ("area": per area name), from the schema.
+
+    The sheet check refuses longer text by row, rather than the database failing the import.
+    """
+    limits = {c.name: c.type.length for c in devices.columns if isinstance(c.type, String) and c.type.length}
+    column_of = {"parent": devices.c.parent_id, "site": sites.c.name, "site_operator": sites.c.operator, "area": areas.c.name}
+    for name, column in column_of.items():
+        if isinstance(column.type, String) and column.type.length:
+            limits[name] = column.type.length
+    return limits
 
 
 def load_devices(conn: Connection, include_retired: bool = True) -> dict[str, Device]:
@@ -90,6 +103,7 @@ def _row(device: Device, placement: _Placement) -> dict[str, Any]:
 def apply_plan(conn: Connection, plan: ImportPlan, source: str) -> None:
     """Write `plan` in the caller's transaction; each change is logged in inventory_changes."""
     now = utcnow()
+    source = source[: inventory_changes.c.source.type.length or len(source)]  # type: ignore[attr-defined]
     placement = _Placement(conn)
     log: list[dict[str, Any]] = []
     if plan.added:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.store.areas import AreaError, AreaTree, merge, move, rename
 from fleetmon.store.inventory import apply_plan, load_devices
-from fleetmon.store.schema import state_changes
+from fleetmon.store.schema import area_events, state_changes
 
 A = "Thanh Hóa / Thọ Xuân / Xuân Lập"
 B = "Thanh Hóa / Thọ Xuân / Xuân Hòa"
@@ -97,3 +98,31 @@ def test_an_area_cannot_move_under_itself_nor_be_renamed_onto_a_sibling(populate
             move(conn, tree, "Thanh Hóa / Thọ Xuân", A)
         with pytest.raises(AreaError, match="exists already"):
             rename(conn, tree, A, "Xuân Hòa")
+
+
+def test_an_area_merged_with_itself_is_refused_and_its_history_written_once(populated: Engine) -> None:
+    with populated.begin() as conn:
+        before = conn.execute(select(area_events.c.id)).all()
+        tree = AreaTree.load(conn)
+        with pytest.raises(AreaError, match="are the same area"):
+            merge(conn, tree, [A, "thanh hóa / thọ  xuân / XUÂN LẬP"], into="Xuân Mới")
+        with pytest.raises(AreaError, match="nothing to merge"):
+            merge(conn, tree, [A], into=A)
+        with pytest.raises(AreaError, match="lies inside"):
+            merge(conn, tree, ["Thanh Hóa / Thọ Xuân"], into=A)
+    with populated.connect() as conn:
+        assert conn.execute(select(area_events.c.id)).all() == before
+        assert {d.area for d in load_devices(conn).values()} == {A, B, "Thanh Hóa / Thọ Xuân"}
+
+
+def test_area_names_are_found_whatever_their_spelling_and_never_gain_a_level(populated: Engine) -> None:
+    with populated.begin() as conn:
+        tree = AreaTree.load(conn)
+        assert tree.find(unicodedata.normalize("NFD", "thanh hóa /  THỌ XUÂN / xuân lập")).path == tuple(A.split(" / "))
+        with pytest.raises(AreaError, match="cannot contain '/'"):
+            rename(conn, tree, A, "Xuân Lập/Xuân Hòa")
+        with pytest.raises(AreaError, match="exists already"):
+            rename(conn, tree, A, "XUÂN HÒA")
+        rename(conn, tree, A, "xuân  lập")  # its own name in another case is a rename, not a clash
+    with populated.connect() as conn:
+        assert AreaTree.load(conn).find("Thanh Hóa / Thọ Xuân / xuân lập").name == "xuân lập"

@@ -77,6 +77,7 @@ def test_sheet_with_mistakes_names_file_row_and_field_and_writes_nothing(config:
     sheet[f"{headers['Funding']}9"] = "lottery"
     sheet[f"{headers['Model']}10"] = "changed model that must not land"
     sheet[f"{headers['Device ID']}11"] = sheet[f"{headers['Device ID']}12"].value
+    serial, host = sheet[f"{headers['Serial']}11"].value, sheet[f"{headers['Host']}11"].value
     bad = sample_xlsx.with_name("bad.xlsx")
     workbook.save(bad)
 
@@ -88,6 +89,10 @@ def test_sheet_with_mistakes_names_file_row_and_field_and_writes_nothing(config:
         f"{bad}:4: host (Host): '10.0.0.x' is not an IP address",
         f"{bad}:6: kind (Kind): 'toaster' is not a known device kind (one of: camera, nvr, switch, other)",
         f"{bad}:9: funding (Funding): 'lottery' is not a known funding source (one of: state_budget, social, household_shared)",
+        # Row 11 took row 12's id but kept cam-000009's serial and address: it would take that device over.
+        f"{bad}:11: serial: {serial!r} is also the serial of 'cam-000009' (the inventory); "
+        "to change that device use its id 'cam-000009', or correct the serial",
+        f"{bad}:11: host: {host} is also the address of 'cam-000009' (the inventory), on the same ports: one unit would be probed as two",
         f"{bad}:12: id: {sheet[headers['Device ID'] + '12'].value!r} is also on row 11",
     ]
     with connected(store_url) as conn:
