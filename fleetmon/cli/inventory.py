@@ -13,12 +13,11 @@ import click
 from click._termui_impl import ProgressBar
 
 from fleetmon.cli.context import AppContext, pass_app
-from fleetmon.inventory.importer import ImportPlan, plan_import, read_inventory
+from fleetmon.inventory.importer import ImportPlan
 from fleetmon.inventory.model import Device, DeviceKind, name_key, split_area_path
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
-from fleetmon.store.areas import AreaTree
-from fleetmon.store.inventory import apply_plan, device_dicts, load_devices, text_limits
+from fleetmon.store.inventory import apply_plan, check_sheet, device_dicts, load_devices
 
 SHEET = click.Path(path_type=Path, dir_okay=False)
 
@@ -75,23 +74,20 @@ def import_(app: AppContext, path: Path, dry_run: bool, retire_missing: bool) ->
     the same way, marked "(warning)", and imported. A dry run checks all the same.
     """
     started = time.perf_counter()
-    with app.engine.connect() as conn:
-        stored = load_devices(conn)
-        areas = [node.path for node in AreaTree.load(conn).live()]
     bar = _ProgressBar(f"checking {path.name}")
     try:
-        check = read_inventory(path, app.config.areas.as_levels(), stored, app.config.credentials.keys(), progress=bar.update,
-                               limits=text_limits(), areas=areas, retire_missing=retire_missing)
+        with app.engine.connect() as conn:
+            check, plan = check_sheet(conn, path, app.config.areas.as_levels(), app.config.credentials.keys(),
+                                      retire_missing=retire_missing, progress=bar.update)
     finally:
         bar.close()
     for warning in check.warnings:
         click.echo(f"{warning} (warning)", err=True)
-    if check.errors:
+    if plan is None:
         for error in check.errors:
             click.echo(str(error), err=True)
         click.echo(f"{len(check.errors)} problem(s) in {path}; nothing was imported", err=True)
         sys.exit(1)
-    plan = plan_import(check.devices, stored, retire_missing=retire_missing)
     if dry_run:
         _print_plan(plan)
         click.echo(f"dry run: would be {_summary(plan)}")

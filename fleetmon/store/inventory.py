@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, String, bindparam, insert, select, update
 
-from fleetmon.inventory.importer import ImportPlan
-from fleetmon.inventory.model import AREA_SEPARATOR, Device, DeviceKind, Funding, Protocol
+from fleetmon.inventory.importer import ImportPlan, SheetCheck, plan_import, read_inventory
+from fleetmon.inventory.model import AREA_SEPARATOR, AreaLevel, Device, DeviceKind, Funding, Protocol
 from fleetmon.store.areas import AreaTree, ensure_path
 from fleetmon.store.schema import areas, devices, inserted_id, inventory_changes, sites, utcnow
 
@@ -98,6 +99,19 @@ def _row(device: Device, placement: _Placement) -> dict[str, Any]:
         funding=device.funding.value if device.funding else None,
     )
     return values
+
+
+def check_sheet(conn: Connection, path: Path, levels: Sequence[AreaLevel], profiles: Collection[str], *,
+                retire_missing: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[SheetCheck, ImportPlan | None]:
+    """A sheet checked against the store as an import would apply it: the CLI and the console both
+    call this, so a dry run anywhere checks all that the import checks. No plan when any row is wrong."""
+    stored = load_devices(conn)
+    known_areas = [node.path for node in AreaTree.load(conn).live()]
+    check = read_inventory(path, levels, stored, profiles, progress=progress, limits=text_limits(), areas=known_areas,
+                           retire_missing=retire_missing)
+    if check.errors:
+        return check, None
+    return check, plan_import(check.devices, stored, retire_missing=retire_missing)
 
 
 def apply_plan(conn: Connection, plan: ImportPlan, source: str) -> None:

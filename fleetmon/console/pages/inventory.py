@@ -15,26 +15,24 @@ from starlette.responses import Response
 
 from fleetmon.console.users import Role
 from fleetmon.console.web import Ctx, Refused, page
-from fleetmon.inventory.importer import ImportPlan, plan_import, read_inventory
+from fleetmon.inventory.importer import ImportPlan
 from fleetmon.inventory.sheets import SheetError
 from fleetmon.inventory.validate import RowError
-from fleetmon.store.inventory import apply_plan, load_devices
+from fleetmon.store.inventory import apply_plan, check_sheet
 
 SUFFIXES = (".csv", ".xlsx")
 KEEP_SECONDS = 86400  # a checked sheet waits this long for "Import it"
 
 
 def _check(ctx: Ctx, path: Path, name: str, retire: bool) -> tuple[ImportPlan | None, list[str]]:
-    with ctx.console.engine.connect() as conn:
-        stored = load_devices(conn)
+    """The CLI's own check (`check_sheet`); mistakes name the uploaded file, not where it was kept."""
     config = ctx.console.config
     try:
-        found, errors = read_inventory(path, config.areas.as_levels(), stored, config.credentials.keys())
+        with ctx.console.engine.connect() as conn:
+            check, plan = check_sheet(conn, path, config.areas.as_levels(), config.credentials.keys(), retire_missing=retire)
     except SheetError as exc:
         return None, [str(exc).replace(str(path), name)]
-    if errors:
-        return None, [str(RowError(name, e.row, e.field, e.problem)) for e in errors]
-    return plan_import(found, stored, retire_missing=retire), []
+    return plan, [str(RowError(name, e.row, e.field, e.problem)) for e in check.errors]
 
 
 @page(Role.ADMINISTRATOR)
