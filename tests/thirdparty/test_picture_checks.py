@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from bench.image_checks_confusion import confusion, markdown, thirdparty_set
-from fleetmon.monitor.kinds import CameraMemory
+from fleetmon.probes.camera import CameraMemory
 from fleetmon.probes.http.snapshot import SnapshotResult, probe_snapshot
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
