@@ -21,7 +21,10 @@ from fleetmon.inventory.model import Device, DeviceKind, Protocol
 from fleetmon.monitor import observe
 from fleetmon.monitor.kinds import build_kinds, protocols
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.probes.registry import PROBES, ProbeClients
+from fleetmon.probes.onvif.probe import DeviceIdentity
+from fleetmon.probes.registry import PROBES, CameraResult, ProbeClients
+from fleetmon.probes.result import ProbeStatus
+from fleetmon.probes.rtsp import RtspResult
 from fleetmon.probes.snmp.probe import Identity, SnmpResult
 from fleetmon.probes.target import Credentials, SnmpV2c, SnmpV3, Target
 from fleetmon.probes.units import human_bytes
@@ -71,6 +74,30 @@ class Report:
     observations: list[Observation] = field(default_factory=list)
     identity: Identity | None = None
     skipped: list[str] = field(default_factory=list)  # why a probe the user may expect did not run
+    stream: RtspResult | None = None  # the RTSP check after ONVIF, even a first miss (the monitor waits for two)
+    stream_skipped: str = ""  # why there was no stream check, when ONVIF ran
+
+    def learn(self, said: Identity) -> None:
+        """What the unit says it is, from SNMP and ONVIF: a field one left empty the other may fill."""
+        known = self.identity
+        if known is not None:
+            said = Identity(*(getattr(known, f.name) or getattr(said, f.name) for f in dataclasses.fields(Identity)))
+        self.identity = said if any(dataclasses.astuple(said)) else None
+
+
+def _onvif_identity(found: DeviceIdentity) -> Identity:
+    return Identity(vendor=found.manufacturer, model=found.model, serial=found.serial, firmware=found.firmware,
+                    hardware=found.hardware_id)
+
+
+def _stream_skipped(result: CameraResult) -> str:
+    if result.onvif.status is ProbeStatus.AUTH_FAILED:
+        return "not checked: the ONVIF login was refused"
+    if not result.onvif.ok:
+        return f"not checked: ONVIF {result.onvif.status.value}"
+    if not any(p.stream_uri for p in result.onvif.profiles):
+        return "not checked: the camera named no stream over ONVIF"
+    return "not checked: the ONVIF calls took the whole probe timeout"
 
 
 async def _probe_all(config: Config, device: Device, credentials: Credentials, snmp_asked: bool) -> Report:
@@ -90,8 +117,17 @@ async def _probe_all(config: Config, device: Device, credentials: Credentials, s
             if snmp:  # run here rather than through the kind, to show what the unit says it is
                 result = await PROBES["snmp"](target, clients)
                 assert isinstance(result, SnmpResult)
-                report.identity = result.identity if result.ok else None
+                if result.ok:
+                    report.learn(result.identity)
                 report.observations.append(observe.snmp(result, config.monitor))
+            elif kind.name == "onvif":  # likewise, and the stream check whatever it found (on site, one run is all there is)
+                camera = await PROBES["onvif"](target, clients)
+                assert isinstance(camera, CameraResult)
+                if camera.onvif.ok and camera.onvif.identity is not None:
+                    report.learn(_onvif_identity(camera.onvif.identity))
+                report.stream = camera.stream_check
+                report.stream_skipped = "" if camera.stream_check else _stream_skipped(camera)
+                report.observations.append(observe.onvif(camera.onvif, target, config.monitor, camera.stream_check))
             else:
                 report.observations.append(await kind.run(target))
         return report
@@ -164,7 +200,8 @@ def probe(app: AppContext, /, device: str, as_json: bool, kind: str, vendor: str
     if as_json:
         click.echo(json.dumps({"device": found.id, "host": found.host,
                                "identity": dataclasses.asdict(identity) if identity else None,
-                               "skipped": report.skipped, "probes": [_jsonable(o) for o in observations]}, indent=2))
+                               "stream": _stream_json(report), "skipped": report.skipped,
+                               "probes": [_jsonable(o) for o in observations]}, indent=2))
         return
     said = identity.describe() if identity and (identity.model or identity.serial or identity.vendor) else ""
     recorded = " ".join(p for p in (found.vendor, found.model) if p) or "unknown vendor"
@@ -177,12 +214,30 @@ def probe(app: AppContext, /, device: str, as_json: bool, kind: str, vendor: str
     for obs in observations:
         click.echo(f"\n{obs.probe}: {obs.status.value} in {obs.duration_seconds * 1000:.0f} ms"
                    + (f" ({obs.error})" if obs.error and not obs.alive else ""))
-        for line in _facts(obs):
+        for line in _facts(obs) + (_stream_lines(report) if obs.probe == "onvif" else []):
             click.echo(f"  {line}")
         for problem in obs.problems:
             click.echo(f"  PROBLEM: {_worded(problem)}")
     problems = [p for o in observations for p in o.problems]
     click.echo(f"\n{'no problems found' if not problems else f'{len(problems)} problem(s) found'}")
+
+
+def _stream_lines(report: Report) -> list[str]:
+    stream = report.stream
+    if stream is None:
+        return [f"video stream: {report.stream_skipped}"] if report.stream_skipped else []
+    if not stream.ok:
+        return [f"video stream: {stream.status.value}" + (f" ({stream.error})" if stream.error else "")]
+    codec = f", {stream.video_codec}" if stream.video_codec else ", no video track"
+    return [f"video stream: ok in {stream.duration_seconds * 1000:.0f} ms{codec}"]
+
+
+def _stream_json(report: Report) -> dict[str, Any] | None:
+    stream = report.stream
+    if stream is None:
+        return {"status": "not_checked", "error": report.stream_skipped} if report.stream_skipped else None
+    return {"status": stream.status.value, "duration_seconds": stream.duration_seconds, "error": stream.error,
+            "video_codec": stream.video_codec}
 
 
 def _jsonable(obs: Observation) -> dict[str, Any]:

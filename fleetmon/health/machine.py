@@ -65,6 +65,17 @@ def _record_facts(status: DeviceStatus, obs: Observation, policy: Policy) -> Non
     status.problems[obs.probe] = obs.problems
 
 
+def _age_out(status: DeviceStatus, at: float, policy: Policy) -> None:
+    """Reboots and up/down changes leave their windows as time passes, not only when another comes:
+    a unit that settled stops being a reboot loop or flapping. Cheap on every observation: both
+    tuples are in time order, so only their oldest entry is looked at until one has aged out."""
+    if status.recent_reboots and at - status.recent_reboots[0] >= policy.reboot_window_seconds:
+        status.recent_reboots = tuple(t for t in status.recent_reboots if at - t < policy.reboot_window_seconds)
+    if status.recent_changes and at - status.recent_changes[0] >= policy.flap_window_seconds:
+        status.recent_changes = tuple(t for t in status.recent_changes if at - t < policy.flap_window_seconds)
+        status.flapping = len(status.recent_changes) >= policy.flap_changes
+
+
 def _reasons(status: DeviceStatus, policy: Policy) -> tuple[str, ...]:
     reasons = [p for problems in status.problems.values() for p in problems]
     if len(status.recent_reboots) >= policy.reboot_loop_count:
@@ -95,6 +106,7 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
     """Fold `obs` into `status`. Only the device's liveness probe moves it between up and down;
     every probe's problems can degrade a device that is up."""
     _record_probe(status, obs)
+    _age_out(status, obs.at, policy)
     if obs.alive:
         _record_facts(status, obs, policy)
     elif not liveness and status.probes[obs.probe].fail_streak >= policy.down_after:

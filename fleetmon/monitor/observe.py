@@ -163,6 +163,8 @@ def snapshot(result: SnapshotResult) -> Observation:
     """Picture faults (black, frozen, blurred, covered, moved) with the check's own explanation."""
     if result.status is ProbeStatus.NOT_SUPPORTED:
         return _base(result, alive=False)  # no snapshot offered: nothing to judge, nothing wrong
+    if result.status is ProbeStatus.AUTH_FAILED and not result.url:
+        return _base(result, alive=False)  # no address tried: the ONVIF login was refused, and its observation says so
     if not result.ok:
         return failed(result, "snapshot")
     findings = result.assessment.findings if result.assessment else []

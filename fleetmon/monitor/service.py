@@ -126,10 +126,8 @@ class Monitor:
         scheduler.add_listener(self._on_job_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_SUBMITTED)
         scheduler.start()
         stack.push_async_callback(self._last_flush)
-        stack.callback(scheduler.shutdown, wait=False)
         follower = asyncio.create_task(self._follow_ownership())
-        stack.callback(follower.cancel)
-        stack.push_async_callback(self._cancel_sweeps)  # first on the way out: probes end before their clients
+        stack.push_async_callback(self._stop, scheduler, follower)  # the clients, on the stack before us, close after
         log.info("monitor %s started: %d devices, probes %s", self.worker_id, len(self.view.statuses),
                  ", ".join(f"{k.name} every {k.schedule.interval:g}s" for k in self.kinds))
 
@@ -208,11 +206,18 @@ class Monitor:
         finally:
             self._running.discard(task)
 
-    async def _cancel_sweeps(self) -> None:
-        running = list(self._running)
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+    async def _stop(self, scheduler: AsyncIOScheduler, follower: asyncio.Task[None]) -> None:
+        """No new sweep, then no sweep at all: each cancelled sweep ends its probes before returning,
+        so no probe is left in flight when the probe clients close after this."""
+        scheduler.shutdown(wait=False)  # nothing is submitted from here on
+        await asyncio.sleep(0)  # a sweep submitted just before has its task made: let it start, and count itself running
+        follower.cancel()  # with the sweep of devices it may just have taken over
+        await asyncio.gather(follower, return_exceptions=True)
+        while self._running:
+            running = list(self._running)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
         statuses, devices = self.view.statuses, self.view.devices
@@ -270,8 +275,14 @@ class Monitor:
         """
         async with self._flush_lock:
             batch = list(self._pending)
+            writing = asyncio.get_running_loop().run_in_executor(None, self._write, [t for _, t in batch], self.clock())
             try:
-                await asyncio.to_thread(self._write, [t for _, t in batch], self.clock())
+                await asyncio.shield(writing)
+            except asyncio.CancelledError:  # a sweep stopped by shutdown: its thread writes anyway; the last flush must not again
+                await asyncio.wait([writing])
+                if writing.exception() is None:
+                    self._written(batch)
+                raise
             except Exception as exc:  # the store is away or full: keep everything, retry at the next heartbeat
                 if not self._write_failing:
                     self._write_failing = True
@@ -280,16 +291,19 @@ class Monitor:
                 else:
                     log.debug("state-change log still not writable: %s", _one_line(exc))
                 return False
-            if batch:
-                last = batch[-1][0]
-                while self._pending and self._pending[0][0] <= last:
-                    self._pending.popleft()
-            self.view.transitions_pending = len(self._pending)
+            self._written(batch)
             if self._write_failing or self._overflowing:
                 log.warning("state-change log writable again: %d changes written, %d dropped since start",
                             len(batch), self.view.transitions_dropped)
                 self._write_failing = self._overflowing = False
             return True
+
+    def _written(self, batch: Sequence[tuple[int, Transition]]) -> None:
+        if batch:
+            last = batch[-1][0]
+            while self._pending and self._pending[0][0] <= last:
+                self._pending.popleft()
+        self.view.transitions_pending = len(self._pending)
 
     async def _last_flush(self) -> None:
         if not await self.flush() and self._pending:

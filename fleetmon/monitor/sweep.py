@@ -81,19 +81,26 @@ async def run_sweep(
             stats.in_flight -= 1
             limit.release()
 
-    for offset, target in sorted(((phase(t.device_id) * plan.spread_seconds, t) for t in targets), key=lambda p: p[0]):
-        delay = started + offset - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await limit.acquire()
-        if not still_ours(target.device_id):
-            limit.release()
-            continue
-        task = asyncio.create_task(one(target))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-    if pending:
-        await asyncio.gather(*pending)
+    try:
+        for offset, target in sorted(((phase(t.device_id) * plan.spread_seconds, t) for t in targets), key=lambda p: p[0]):
+            delay = started + offset - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await limit.acquire()
+            if not still_ours(target.device_id):
+                limit.release()
+                continue
+            task = asyncio.create_task(one(target))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+    finally:  # cancelled (shutdown): the probes it started end with it, not later on closed clients
+        unfinished = [task for task in pending if not task.done()]
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
     stats.last_duration_seconds = time.monotonic() - started
     stats.last_devices = len(targets)
     stats.sweeps += 1

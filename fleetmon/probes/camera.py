@@ -34,6 +34,7 @@ from fleetmon.probes.rtsp import RtspResult, probe_rtsp
 from fleetmon.probes.target import Target
 
 MIN_RTSP_SECONDS = 0.5  # below this, the stream check waits for the next sweep
+LOGIN_REFUSED = "not tried: the ONVIF login was refused"  # a snapshot whose address could not be asked
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class CameraResult(ProbeResult):
 
     onvif: OnvifResult
     stream: RtspResult | None = None  # the stream check, once judged (None: not run, or a first miss)
+    stream_check: RtspResult | None = None  # the stream check as it came back, judged or not (None: not run)
     clock_correction: ClockCorrection | None = None  # the clock was beyond the limit and setting it allowed
 
 
@@ -107,17 +109,22 @@ async def probe_camera(target: Target, clients: OnvifClients, memory: CameraMemo
                           clock_correction=await _correct(found, target, clients))
     left = target.timeout - (time.perf_counter() - started)
     if found.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
-        result.stream = memory.judge_stream(await probe_rtsp(dataclasses.replace(target, timeout=left),
-                                                             memory.stream_uris[target.device_id]))
+        result.stream_check = await probe_rtsp(dataclasses.replace(target, timeout=left), memory.stream_uris[target.device_id])
+        result.stream = memory.judge_stream(result.stream_check)
     return result
 
 
 async def probe_pictures(target: Target, onvif: OnvifClients, http: httpx.AsyncClient, memory: CameraMemory) -> SnapshotResult:
     """The snapshot, judged; its address asked over ONVIF when not known yet (just started) or
-    when the last one answered garbage (the address may have changed)."""
+    when the last one answered garbage (the address may have changed). A refused ONVIF login
+    leaves it untried, and says so (`LOGIN_REFUSED`), rather than "no snapshot URI"."""
     device = target.device_id
     if device not in memory.snapshot_uris:
-        memory.learn(await probe_onvif(target, onvif))
+        asked = await probe_onvif(target, onvif)
+        if asked.status is ProbeStatus.AUTH_FAILED:
+            return SnapshotResult(device_id=device, probe="snapshot", status=ProbeStatus.AUTH_FAILED,
+                                  duration_seconds=asked.duration_seconds, error=LOGIN_REFUSED)
+        memory.learn(asked)
     result = await probe_snapshot(target, http, memory.snapshot_uris.get(device),
                                   memory.previous.get(device), memory.reference.get(device))
     if result.status is ProbeStatus.PROTOCOL_ERROR:

@@ -6,12 +6,11 @@ its picture has no fault; a wrong password is said to be a refused login.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from tests.thirdparty.conftest import ROOT, ThirdPartyCamera
 
@@ -56,15 +55,21 @@ def test_the_camera_answers_with_its_login_a_right_clock_and_a_good_picture(
     assert street_camera.password not in report
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the ONVIF observation carries no identity and the one-shot "
-                                       "probe no stream result yet (monitor/observe.py and cli/probe.py, "
-                                       "being restructured into the camera prober on another branch)")
 def test_the_camera_says_what_it_is_and_that_its_stream_answers(tmp_path: Path, street_camera: ThirdPartyCamera) -> None:
     _, report = probe(tmp_path, street_camera, street_camera.password)
     onvif = section(report, "onvif")
     for fact in (street_camera.manufacturer, street_camera.model, street_camera.serial, "1.3.0"):  # ipycam's firmware
         assert fact in report, (fact, report)
     assert re.search(r"stream\b.*\bok", report, re.I), onvif
+
+
+def test_the_json_report_holds_what_the_camera_says_it_is_and_its_stream(tmp_path: Path, street_camera: ThirdPartyCamera) -> None:
+    code, report = probe(tmp_path, street_camera, street_camera.password, "--json")
+    assert code == 0, report
+    found = json.loads(report)
+    assert found["identity"]["vendor"] == street_camera.manufacturer, found["identity"]
+    assert (found["identity"]["model"], found["identity"]["serial"]) == (street_camera.model, street_camera.serial)
+    assert found["stream"]["status"] == "ok", found["stream"]
 
 
 def test_a_wrong_password_is_a_refused_login(tmp_path: Path, street_camera: ThirdPartyCamera) -> None:
@@ -78,9 +83,6 @@ def test_a_wrong_password_is_a_refused_login(tmp_path: Path, street_camera: Thir
     assert "not-the-password" not in report
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 11: after a refused ONVIF login the snapshot step still says "
-                                       "'the camera gave no snapshot URI' (monitor/kinds.py snapshot_runner, owned "
-                                       "by the camera-prober restructuring)")
 def test_after_a_refused_login_the_snapshot_says_it_was_not_tried(tmp_path: Path, street_camera: ThirdPartyCamera) -> None:
     _, report = probe(tmp_path, street_camera, "not-the-password")
     snapshot = section(report, "snapshot")

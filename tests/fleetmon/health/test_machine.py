@@ -163,3 +163,34 @@ def test_a_camera_still_dead_after_its_nvr_returns_is_down_on_its_own() -> None:
         resolve(devices, statuses, at, POLICY)
     assert statuses["nvr"].state is Health.UP
     assert statuses["cam1"].state is Health.DOWN and statuses["cam1"].cause is Cause.DEVICE
+
+
+def test_flapping_clears_once_the_unit_has_held_steady_for_the_window() -> None:
+    status = DeviceStatus()
+    at = 0.0
+    for _ in range(3):
+        for alive in (True, True, False, False):
+            run(status, seen("c", at, alive=alive))
+            at += 60
+    run(status, seen("c", at), seen("c", at + 60))
+    assert status.flapping and status.state is Health.DEGRADED
+    settled = status.recent_changes[-1]
+    steady = [seen("c", t) for t in range(int(at) + 120, int(settled + POLICY.flap_window_seconds) + 120, 60)]
+    [calm] = run(status, *steady)  # its ticket resolves: the window has moved past the flaps
+    assert (calm.old, calm.new, calm.reason) == (Health.DEGRADED, Health.UP, "answering")
+    assert not status.flapping
+
+
+def test_a_reboot_loop_clears_once_the_unit_has_stayed_up_for_the_window() -> None:
+    status = DeviceStatus()
+    run(status, seen("n", 0))
+    run(status, seen("n", 0, probe="snmp", uptime_seconds=50_000.0), liveness=False)
+    for at in (120, 300, 600):
+        run(status, seen("n", at, probe="snmp", uptime_seconds=20.0), liveness=False)
+    assert status.state is Health.DEGRADED and status.reasons[0].startswith("reboot loop")
+    # Up ever since its last reboot; the liveness probe keeps answering, every minute
+    later = [o for t in range(660, 600 + int(POLICY.reboot_window_seconds) + 120, 60)
+             for o in (seen("n", t, probe="snmp", uptime_seconds=20.0 + t - 600), seen("n", t))]
+    changes = [t for o in later if (t := apply(status, o, POLICY, liveness=o.probe == "reachability"))]
+    assert [(t.old, t.new) for t in changes] == [(Health.DEGRADED, Health.UP)]
+    assert status.reboots == 3 and status.reasons == ()

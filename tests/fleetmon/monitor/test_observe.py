@@ -8,8 +8,10 @@ import datetime as dt
 from fleetmon.config import MonitorConfig
 from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import DeviceStatus, Health
-from fleetmon.monitor.observe import onvif, snmp
+from fleetmon.monitor.observe import failed, onvif, snapshot, snmp
+from fleetmon.probes.camera import LOGIN_REFUSED
 from fleetmon.probes.findings import Disk, Recording, Volume
+from fleetmon.probes.http.snapshot import SnapshotResult
 from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
@@ -87,3 +89,17 @@ def test_a_degraded_unit_whose_numbers_move_writes_no_state_change_until_its_pro
     assert first is not None and first.new is Health.DEGRADED and "recording stopped" in first.reason
     assert moving == [None, None]
     assert recovered is not None and recovered.reason == "clock 103 s ahead: footage times are wrong"
+
+
+def test_a_refused_login_is_one_problem_not_one_more_for_the_snapshot_not_tried() -> None:
+    status, policy = DeviceStatus(state=Health.UP), Policy()
+    refused = OnvifResult(device_id="cam-1", probe="onvif", status=ProbeStatus.AUTH_FAILED, duration_seconds=0.1, error="HTTP 401")
+    untried = SnapshotResult(device_id="cam-1", probe="snapshot", status=ProbeStatus.AUTH_FAILED, duration_seconds=0.1,
+                             error=LOGIN_REFUSED)
+    for _ in range(policy.down_after):
+        apply(status, failed(refused, "ONVIF"), policy, liveness=False)
+        apply(status, snapshot(untried), policy, liveness=False)
+    assert status.state is Health.DEGRADED
+    assert status.reasons == ("ONVIF: rejecting fleetmon's login (password changed?)",)
+    fetched = dataclasses.replace(untried, url="http://127.0.0.1/snap.jpg", error="HTTP 401")  # tried, and refused: its own problem
+    assert snapshot(fetched).problems == ("snapshot: rejecting fleetmon's login (password changed?)",)
