@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -72,7 +73,7 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
     port, received = webhook
     url = f"sqlite:///{tmp_path / 'fleetmon.db'}" if workers == 1 else str(request.getfixturevalue("postgres_url"))
     rules = {kind: {"after": 0} for kind in ("device_down", "site_offline", "flapping")}
-    settings = {"database_url": url, "tickets": {"interval": 0.05, "confirm_clear": 0, "rules": rules},
+    settings: dict[str, Any] = {"database_url": url, "tickets": {"interval": 0.05, "confirm_clear": 0, "rules": rules},
                 "notifications": {"channels": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hook"}},
                                   "teams": {"field": {"channels": ["hook"]}}, "retry_initial": "1s", "retry_max": "2s", "group_over": 1000,
                                   "claim_for": "20s"}}

@@ -66,8 +66,8 @@ def notifying(channels: dict[str, Any], language: str = "vi") -> Any:
                                            "teams": {"field": {"channels": list(channels)}}, "retry_initial": "30s"}})
 
 
-def camera_down_for_15_minutes(store: Engine, cfg: Any, **fleet: Any) -> Fleet:
-    fleet = Fleet(store, {"cam-7": camera("cam-7")}, cfg, **fleet)
+def camera_down_for_15_minutes(store: Engine, cfg: Any, **options: Any) -> Fleet:
+    fleet = Fleet(store, {"cam-7": camera("cam-7")}, cfg, **options)
     fleet.sweep()
     fleet.wait(900, down=["cam-7"])
     return fleet
