@@ -22,6 +22,7 @@ from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.store import statelog
+from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import notification_outbox
 
@@ -118,6 +119,19 @@ class Fleet:
 
 
 @pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'fleetmon.db'}"
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Engine]:
+    """The store on SQLite, disposed after the test (its pooled connections closed)."""
+    engine = open_store(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def make_fleet(engine: Engine) -> Iterator[Any]:
     def make(devices: Sequence[Device], cfg: Config | None = None) -> Fleet:
         return Fleet(engine, {d.id: d for d in devices}, cfg or config())
@@ -189,9 +203,10 @@ def running_alertmanager(folder: Path, webhook: str = "") -> Iterator[str]:
                                       "receivers": [receiver]}))
     port = free_port()
     log = folder / "alertmanager.log"
-    process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.path={folder / 'am'}",
-                                f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                               stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    with log.open("w") as stderr:  # the child keeps its own descriptor
+        process = subprocess.Popen([binary, f"--config.file={config}", f"--storage.path={folder / 'am'}",
+                                    f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

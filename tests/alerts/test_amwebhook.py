@@ -17,7 +17,6 @@ from fleetmon.alerts import amwebhook, tickets
 from fleetmon.alerts.engine import TicketEngine
 from fleetmon.alerts.service import start_alertmanager_webhook
 from fleetmon.config import parse_config
-from fleetmon.store.engine import open_store
 from tests.alerts.conftest import running_alertmanager
 from tests.peers import free_port
 
@@ -29,8 +28,7 @@ async def eventually(what: str, check: Callable[[], bool], seconds: float = 30) 
         await asyncio.sleep(0.3)
 
 
-async def test_an_alert_routed_by_alertmanager_to_fleetmon_opens_and_resolves_a_ticket(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'fleetmon.db'}")
+async def test_an_alert_routed_by_alertmanager_to_fleetmon_opens_and_resolves_a_ticket(tmp_path: Path, store: Engine) -> None:
     port = free_port()
     config = parse_config({"tickets": {"confirm_clear": 0, "alertmanager_webhook": {"host": "127.0.0.1", "port": port}}})
     engine = TicketEngine(config, store)

@@ -7,17 +7,15 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
+from sqlalchemy import Engine
 
 from fleetmon.cli import main
-from fleetmon.store.engine import open_store
 from tests.alerts.conftest import Fleet, camera, config
 
 
-def test_a_technician_works_a_ticket_from_the_command_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fleetmon.db'}"
+def test_a_technician_works_a_ticket_from_the_command_line(tmp_path: Path, sqlite_url: str, store: Engine) -> None:
     config_file = tmp_path / "fleetmon.yaml"
-    config_file.write_text(yaml.safe_dump({"database_url": url, "tickets": {"close_after_healthy": "1m"}}), encoding="utf-8")
-    store = open_store(url)
+    config_file.write_text(yaml.safe_dump({"database_url": sqlite_url, "tickets": {"close_after_healthy": "1m"}}), encoding="utf-8")
     fleet = Fleet(store, {"cam-9": camera("cam-9")}, config())
     fleet.sweep()
     fleet.wait(900, down=["cam-9"])
@@ -67,11 +65,9 @@ def test_windows_are_added_listed_and_removed(tmp_path: Path) -> None:
     assert fleetmon("windows", "list")[1].strip() == "no maintenance windows"
 
 
-def test_tickets_are_listed_by_area_subtree(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fleetmon.db'}"
+def test_tickets_are_listed_by_area_subtree(tmp_path: Path, sqlite_url: str, store: Engine) -> None:
     config_file = tmp_path / "fleetmon.yaml"
-    config_file.write_text(yaml.safe_dump({"database_url": url}), encoding="utf-8")
-    store = open_store(url)
+    config_file.write_text(yaml.safe_dump({"database_url": sqlite_url}), encoding="utf-8")
     fleet = Fleet(store, {d.id: d for d in (camera("cam-xl", site="Chợ"), camera("cam-qx", area="Thanh Hóa / Quảng Xương_1", site="UBND"))},
                   config())
     fleet.sweep()

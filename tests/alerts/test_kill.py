@@ -15,7 +15,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -71,13 +73,14 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
     port, received = webhook
     url = f"sqlite:///{tmp_path / 'fleetmon.db'}" if workers == 1 else str(request.getfixturevalue("postgres_url"))
     rules = {kind: {"after": 0} for kind in ("device_down", "site_offline", "flapping")}
-    settings = {"database_url": url, "tickets": {"interval": 0.05, "confirm_clear": 0, "rules": rules},
+    settings: dict[str, Any] = {"database_url": url, "tickets": {"interval": 0.05, "confirm_clear": 0, "rules": rules},
                 "notifications": {"channels": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hook"}},
                                   "teams": {"field": {"channels": ["hook"]}}, "retry_initial": "1s", "retry_max": "2s", "group_over": 1000,
                                   "claim_for": "20s"}}
     config_file = tmp_path / "fleetmon.yaml"
     config_file.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     store = open_store(url)
+    request.addfinalizer(store.dispose)  # its pooled connections closed, not left to the garbage collector
     devices = [camera(f"cam-{n}", site=f"Thôn {n}") for n in range(10)]
     fleet = Fleet(store, {d.id: d for d in devices}, config(**{k: v for k, v in settings.items() if k != "database_url"}),
                   now=time.time(), policy=Policy(flap_changes=10**6))  # outages, not flapping, for this test
@@ -85,25 +88,33 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
     rng = random.Random(14)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
-    def worker(name: str = "w1") -> subprocess.Popen[str]:
-        process = subprocess.Popen([sys.executable, "-m", "tests.alerts.ticket_worker", str(config_file), name], cwd=ROOT, env=env,
-                                   stdout=subprocess.PIPE, stderr=(tmp_path / "worker.log").open("a"), text=True)
-        assert process.stdout is not None and process.stdout.readline().strip() == "started"
-        return process
+    @contextmanager
+    def worker(name: str = "w1") -> Iterator[subprocess.Popen[str]]:
+        """A worker that said it started; on leaving, it is stopped if still running, waited for, and its pipe closed."""
+        with (tmp_path / "worker.log").open("a") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen([sys.executable, "-m", "tests.alerts.ticket_worker", str(config_file), name], cwd=ROOT, env=env,
+                                       stdout=subprocess.PIPE, stderr=log, text=True)
+        with process:
+            try:
+                assert process.stdout is not None and process.stdout.readline().strip() == "started"
+                yield process
+            finally:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
 
-    down: list[str] = []
-    steady = worker("w2") if workers == 2 else None  # the worker that is never killed
-    for _ in range(TRIALS):
-        process = worker()
-        for _ in range(rng.randint(1, 4)):
-            down = rng.sample([d.id for d in devices], rng.randint(0, 4))
-            fleet.sweep(down=down, step=False, advance=0.0)
-            fleet.sweep(down=down, step=False, advance=0.0)
-            time.sleep(rng.uniform(0.0, 0.3))
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    process = worker()  # the last one runs until everything is done
-    try:
+    with ExitStack() as running:
+        if workers == 2:
+            running.enter_context(worker("w2"))  # the worker that is never killed
+        for _ in range(TRIALS):
+            with worker() as process:
+                for _ in range(rng.randint(1, 4)):
+                    down = rng.sample([d.id for d in devices], rng.randint(0, 4))
+                    fleet.sweep(down=down, step=False, advance=0.0)
+                    fleet.sweep(down=down, step=False, advance=0.0)
+                    time.sleep(rng.uniform(0.0, 0.3))
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+        running.enter_context(worker())  # the last one runs until everything is done
         deadline = time.monotonic() + 90  # a killed sender's claims end after 20 s
         while True:
             with store.connect() as conn:
@@ -120,11 +131,6 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
                     break
             assert time.monotonic() < deadline, f"not caught up: cursor {cursor} of {newest}, {unsent} unsent"
             time.sleep(0.2)
-    finally:
-        for running in (process, steady):
-            if running is not None:
-                running.send_signal(signal.SIGTERM)
-                running.wait(30)
     with store.connect() as conn:
         ids = [r.id for r in conn.execute(select(notification_outbox.c.id))]
     assert ids, "no message was ever written: the test exercised nothing"

@@ -99,17 +99,24 @@ def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[
             ready.set()
             await asyncio.to_thread(stop_simulator.wait)
 
-    monitor_loop = asyncio.new_event_loop()
-    threads = [threading.Thread(target=asyncio.run, args=(simulate(),), daemon=True),
-               threading.Thread(target=monitor_loop.run_until_complete, args=(serve(app.config, app, "e2e", stop_monitor),), daemon=True)]
+    monitor_loop = asyncio.new_event_loop()  # made here, so that this thread can tell `serve` to stop
+
+    def monitor() -> None:
+        with asyncio.Runner(loop_factory=lambda: monitor_loop) as runner:  # closes the loop as asyncio.run would
+            runner.run(serve(app.config, app, "e2e", stop_monitor))
+
+    threads = [threading.Thread(target=asyncio.run, args=(simulate(),), daemon=True), threading.Thread(target=monitor, daemon=True)]
     threads[0].start()
-    assert ready.wait(30), "the simulator did not start"
-    threads[1].start()
     try:
+        assert ready.wait(30), "the simulator did not start"
+        threads[1].start()
         yield hooks, control_port, mailbox, app
     finally:
-        monitor_loop.call_soon_threadsafe(stop_monitor.set)
-        threads[1].join(30)
+        if threads[1].is_alive():
+            monitor_loop.call_soon_threadsafe(stop_monitor.set)
+            threads[1].join(30)
+        monitor_loop.close()  # a no-op once the runner closed it; a never-started loop is closed all the same
+        app.close()  # the store `serve` opened
         stop_simulator.set()
         threads[0].join(30)
 

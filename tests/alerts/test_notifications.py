@@ -15,17 +15,9 @@ from sqlalchemy import Engine, select
 
 from fleetmon.alerts.sender import Sender
 from fleetmon.config import parse_config
-from fleetmon.store.engine import open_store
 from fleetmon.store.schema import notification_outbox
 from tests.alerts.conftest import Fleet, Mailbox, camera, running_alertmanager
 from tests.peers import free_port
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_store(f"sqlite:///{tmp_path / 'fleetmon.db'}")
-    yield engine
-    engine.dispose()
 
 
 class Receiver:
@@ -74,8 +66,8 @@ def notifying(channels: dict[str, Any], language: str = "vi") -> Any:
                                            "teams": {"field": {"channels": list(channels)}}, "retry_initial": "30s"}})
 
 
-def camera_down_for_15_minutes(store: Engine, cfg: Any, **fleet: Any) -> Fleet:
-    fleet = Fleet(store, {"cam-7": camera("cam-7")}, cfg, **fleet)
+def camera_down_for_15_minutes(store: Engine, cfg: Any, **options: Any) -> Fleet:
+    fleet = Fleet(store, {"cam-7": camera("cam-7")}, cfg, **options)
     fleet.sweep()
     fleet.wait(900, down=["cam-7"])
     return fleet
@@ -90,7 +82,8 @@ async def test_an_email_in_vietnamese_arrives_at_a_real_smtp_server(
                                       "to": ["kythuat@congan.local"]}})
     fleet = camera_down_for_15_minutes(store, cfg)
     caplog.set_level(logging.DEBUG)
-    assert await Sender(cfg, store, clock=lambda: fleet.now).deliver_due(httpx.AsyncClient()) == 1
+    async with httpx.AsyncClient() as client:
+        assert await Sender(cfg, store, clock=lambda: fleet.now).deliver_due(client) == 1
     [mail] = box.messages
     assert [login for login, _ in box.logins] == ["fleetmon"]  # logged in with the password from the environment
     [ticket] = fleet.tickets()

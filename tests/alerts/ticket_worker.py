@@ -17,10 +17,13 @@ from fleetmon.store.engine import open_store
 async def main(config_path: Path, worker_id: str) -> None:
     config = load_config(config_path)
     engine = open_store(config.database)
-    async with AsyncExitStack() as stack:
-        await start_tickets(config, engine, worker_id, stack)
-        print("started", flush=True)
-        await asyncio.Event().wait()
+    try:
+        async with AsyncExitStack() as stack:
+            await start_tickets(config, engine, worker_id, stack)
+            print("started", flush=True)
+            await asyncio.Event().wait()
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":
