@@ -66,19 +66,31 @@ def init(path: Path, force: bool) -> None:
 def check_config(app: AppContext) -> None:
     """Validate the config, and that every secret it names can be read."""
     config = app.config
-    problems = []
-    for name, profile in config.credentials.items():
-        for key, secret in profile.secrets().items():
-            try:
-                secret.resolve()
-            except ConfigError as exc:
-                problems.append(f"credentials.{name}.{key}: {exc}")
-    for line in problems:
+    problems, warnings = [], []
+    secrets = {f"credentials.{name}.{key}": secret for name, profile in config.credentials.items()
+               for key, secret in profile.secrets().items()}
+    if config.database_url is not None:
+        secrets["database_url"] = config.database_url
+    for where, secret in secrets.items():
+        exposed = secret.exposure()
+        if exposed:
+            warnings.append(f"warning: {where}: {exposed}")
+        try:
+            secret.resolve(warn=False)
+        except ConfigError as exc:
+            problems.append(f"{where}: {exc}")
+    database = "?"
+    try:
+        database = config.database_shown  # an env/file URL is checked here, once read
+    except ConfigError as exc:
+        if not any(line.startswith("database_url:") for line in problems):
+            problems.append(str(exc))
+    for line in warnings + problems:
         click.echo(line, err=True)
     if problems:
         sys.exit(1)
     click.echo(
-        f"config ok: data in {config.data_dir}, database {config.database.split('@')[-1]}, "
+        f"config ok: data in {config.data_dir}, database {database}, "
         f"{len(config.credentials)} credential profile(s), area levels "
         + " > ".join(level.key for level in config.areas.levels)
     )
