@@ -14,10 +14,12 @@ from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
 from fleetmon.inventory.sheets import SheetError
 from fleetmon.logs import setup_logging
 from fleetmon.store.areas import AreaError
+from fleetmon.store.engine import StoreError, store_error
 
-# What a user can get wrong (the config and its secrets, a sheet, an area path): said in one line on
-# stderr with exit code 1 by every command. Any other exception is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SheetError, AreaError)
+# What a user can get wrong (the config and its secrets, a sheet, an area path, the store: down, wrong
+# password, read-only, disk full): said in one line on stderr with exit code 1 by every command. The
+# store's library errors become StoreError in `store_error`. Any other exception is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SheetError, AreaError, StoreError)
 
 
 class _Commands(click.Group):
@@ -28,6 +30,12 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            translated = store_error(exc, app.store_url if app is not None else None)
+            if translated is None:
+                raise
+            raise click.ClickException(str(translated)) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import Engine
 
 from fleetmon.config import Config, load_config
-from fleetmon.store.engine import open_store
+from fleetmon.store.engine import open_store_for_reading
 
 
 class AppContext:
@@ -22,7 +22,15 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return open_store(self.config.database)
+        """The store, migrated; read-only (no migration) where it cannot be written, so reading commands still work."""
+        return open_store_for_reading(self.config.database)
+
+    @property
+    def store_url(self) -> str | None:
+        """The store's URL if a command got as far as opening it, for translating its errors."""
+        if "engine" in self.__dict__:
+            return self.config.database
+        return None
 
     def close(self) -> None:
         """Release the store's connections, if a command opened it."""
