@@ -133,6 +133,10 @@ _DSN_PAIR = re.compile(r"\s*(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S*))")
 _DSN_KEYS = {"user": "username", "password": "password", "host": "host", "port": "port", "dbname": "database"}
 
 
+class _Unreadable(ValueError):
+    """A DSN that cannot be read; its message quotes nothing of it."""
+
+
 def _dsn_to_url(text: str) -> URL:
     """A libpq key=value DSN (`host=db user=fleetmon password=... dbname=fleetmon`) as a PostgreSQL URL."""
     fields: dict[str, str] = {}
@@ -140,14 +144,14 @@ def _dsn_to_url(text: str) -> URL:
     while position < len(text.rstrip()):
         match = _DSN_PAIR.match(text, position)
         if match is None:
-            raise ValueError("neither a URL (postgresql://user@host:5432/name) nor a key=value DSN")
+            raise _Unreadable("neither a URL (postgresql://user@host:5432/name) nor a key=value DSN")
         fields[match[1]] = re.sub(r"\\(.)", r"\1", match[2]) if match[2] is not None else match[3]
         position = match.end()
     parts = {_DSN_KEYS[k]: v for k, v in fields.items() if k in _DSN_KEYS}
     query = {k: v for k, v in fields.items() if k not in _DSN_KEYS}
     port = parts.pop("port", None)
     if port is not None and not port.isdigit():
-        raise ValueError("port is not a number")
+        raise _Unreadable("the port is not a number")
     return URL.create("postgresql", port=int(port) if port else None, query=query, **parts)
 
 
@@ -158,8 +162,10 @@ def parse_database_url(text: str) -> URL:
         url = make_url(text) if "://" in text else _dsn_to_url(text)
     except ArgumentError:
         raise ValueError("not a database URL (examples: sqlite:///path/fleetmon.db, postgresql://user@host:5432/name)") from None
-    except ValueError as exc:
-        problem = "the port is not a number" if "int()" in str(exc) else str(exc)
+    except _Unreadable as exc:
+        raise ValueError(f"not a database URL: {exc}") from None
+    except ValueError as exc:  # SQLAlchemy's own words may quote the URL: only recognised ones are passed on
+        problem = "the port is not a number" if "int()" in str(exc) else "malformed"
         raise ValueError(f"not a database URL: {problem}") from None
     if url.get_backend_name() not in DIALECTS:
         raise ValueError(f"unknown database dialect {url.get_backend_name()!r}: use {' or '.join(DIALECTS)}")

@@ -73,13 +73,12 @@ def _secret_file(folder: Path, name: str, value: str) -> Path:
 def _role_url(postgres_url: str) -> str:
     """A role of its own with a password, owning the test database: the store's URL then holds the password."""
     database = postgres_url.rsplit("/", 1)[1]
+    role = f"{database}_owner"  # one per test database: a role owning an old one could not be dropped
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS fleetmon_secretive")
-        conn.execute(f"CREATE ROLE fleetmon_secretive LOGIN PASSWORD '{SECRETS['database password']}'")
-        conn.execute(f'ALTER DATABASE "{database}" OWNER TO fleetmon_secretive')
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("ALTER SCHEMA public OWNER TO fleetmon_secretive")
-    return postgres_url.replace("postgresql://fleetmon@", f"postgresql://fleetmon_secretive:{SECRETS['database password']}@")
+        conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{SECRETS['database password']}'")
+        conn.execute(f'ALTER DATABASE "{database}" OWNER TO "{role}"')
+        conn.execute(f'ALTER SCHEMA public OWNER TO "{role}"')
+    return postgres_url.replace("postgresql://fleetmon@", f"postgresql://{role}:{SECRETS['database password']}@")
 
 
 def _config(folder: Path, metrics_port: int) -> str:
