@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from fleetmon.config import Config, load_config
+from fleetmon.config import Config, ConfigError, load_config
 from fleetmon.store.engine import open_store_for_reading
 
 
@@ -27,10 +27,13 @@ class AppContext:
 
     @property
     def store_url(self) -> str | None:
-        """The store's URL if a command got as far as opening it, for translating its errors."""
-        if "engine" in self.__dict__:
+        """The store's URL if the command got as far as reading the config, for translating the store's errors."""
+        if "config" not in self.__dict__:
+            return None
+        try:
             return self.config.database
-        return None
+        except ConfigError:
+            return None
 
     def close(self) -> None:
         """Release the store's connections, if a command opened it."""

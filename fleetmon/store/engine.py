@@ -86,6 +86,8 @@ def store_error(exc: BaseException, url: URL | str | None) -> StoreError | None:
         if exc.errno == errno.ENOSPC:
             return StoreError(f"no space left on the disk of {exc.filename or where}: free some space, then run the command again")
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            if exc.filename is not None and not _in_store_folder(Path(str(exc.filename)), parsed):
+                return StoreError(f"cannot write {exc.filename} ({exc.strerror}): choose a place this user can write")
             return StoreReadOnly(f"cannot write {exc.filename or where} ({exc.strerror}): make data_dir writable for this user; "
                                  "`fleetmon status` and `fleetmon inventory list` read a read-only store")
         return None
@@ -115,6 +117,15 @@ def store_error(exc: BaseException, url: URL | str | None) -> StoreError | None:
     if "read-only transaction" in lowered or "permission denied" in lowered:
         return StoreReadOnly(f"{where} cannot be written by this user ({reason}): grant it, or use a read-only command")
     return None
+
+
+def _in_store_folder(path: Path, url: URL) -> bool:
+    """Whether `path` is the SQLite store's folder or lies in it (its lock file, its journal)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    folder = Path(url.database).resolve().parent
+    resolved = path.resolve()
+    return resolved == folder or folder in resolved.parents
 
 
 def _sqlite_read_only(url: URL) -> bool:
