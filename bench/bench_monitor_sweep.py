@@ -63,13 +63,17 @@ def _config() -> Config:
 def start_simulator(fleet: list[Device], folder: Path) -> subprocess.Popen[bytes]:
     sheet = folder / "fleet.csv"
     write_sheet(sheet, device_dicts(fleet))
+    token_file = folder / "simulator.token"
     child = subprocess.Popen([sys.executable, "-m", "fleetmon", "simulate", "--inventory", str(sheet),
-                              "--control-port", str(CONTROL_PORT)], stdout=subprocess.DEVNULL)
+                              "--control-port", str(CONTROL_PORT), "--token-file", str(token_file)], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{CONTROL_PORT}/devices/{fleet[0].id}", timeout=5).status_code == 200:
+            token = token_file.read_text().strip() if token_file.exists() else ""
+            if token and httpx.get(f"http://127.0.0.1:{CONTROL_PORT}/devices/{fleet[0].id}", timeout=5,
+                                   headers={"Authorization": f"Bearer {token}"}).status_code == 200:
                 return child
+            time.sleep(0.5)
         except httpx.TransportError:
             time.sleep(0.5)
     child.kill()

@@ -2,13 +2,17 @@
 
 Every model forbids unknown keys, so a typo is an error naming the key, not a silent default.
 A secret is written as `{env: NAME}` or `{file: PATH}` (a plain string is accepted for demos
-and tests); it prints as `<secret>` and is read only when a probe needs it.
+and tests); it prints as `<secret>` and is read only when a probe needs it. `database_url` is one
+too (its password is a secret): shown only with the password masked (`display_database_url`),
+checked (dialect, port) when the config loads, or when an env/file one is read.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import stat
 import zoneinfo
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,9 +28,13 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from fleetmon.inventory.model import DEFAULT_AREA_LEVELS, AreaLevel
 from fleetmon.probes.target import AuthProtocol, Credentials, PrivProtocol, SnmpV2c, SnmpV3
+
+log = logging.getLogger(__name__)
 
 CONFIG_ENV = "FLEETMON_CONFIG"
 DEFAULT_CONFIG_FILE = "fleetmon.yaml"
@@ -66,6 +74,9 @@ class SecretRef(_Model):
     @model_validator(mode="before")
     @classmethod
     def _plain_string(cls, data: Any) -> Any:
+        if isinstance(data, bool | int | float):  # YAML's reading of an unquoted 123456, 0123 (octal: 83) or yes (true)
+            raise ValueError("a secret written as a bare number or yes/no: put it in quotes (password: '0123456') "
+                             "so YAML keeps it exactly as written, or use {env: NAME} / {file: PATH}")
         return {"value": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
@@ -75,8 +86,11 @@ class SecretRef(_Model):
             raise ValueError("give exactly one of env, file or value")
         return self
 
-    def resolve(self) -> SecretStr:
-        """The secret itself; raises ConfigError naming where it was looked for (not what it is)."""
+    def resolve(self, *, warn: bool = True) -> SecretStr:
+        """The secret itself; raises ConfigError naming where it was looked for (not what it is).
+
+        A file open to other users is logged as a warning (`warn`), as ssh does for its keys.
+        """
         if self.value is not None:
             return self.value
         if self.env is not None:
@@ -86,15 +100,90 @@ class SecretRef(_Model):
             return SecretStr(found)
         assert self.file is not None
         try:
-            return SecretStr(self.file.read_text(encoding="utf-8").strip())
+            text = self.file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+        exposed = self.exposure() if warn else None
+        if exposed:
+            log.warning("%s", exposed)
+        return SecretStr(text)
+
+    def exposure(self) -> str | None:
+        """A warning if the secret's file can be read or changed by users other than its owner."""
+        if self.file is None:
+            return None
+        try:
+            mode = self.file.stat().st_mode
+        except OSError:
+            return None
+        if mode & 0o077:
+            return (f"secret file {self.file} is open to other users (mode {stat.S_IMODE(mode):04o}): "
+                    f"chmod 600 {self.file}")
+        return None
 
     def __repr__(self) -> str:
         where = f"env {self.env}" if self.env else f"file {self.file}" if self.file else "inline"
         return f"<secret from {where}>"
 
     __str__ = __repr__
+
+
+SECRET_QUERY_KEYS = re.compile(r"pass|secret|token|pwd", re.IGNORECASE)  # ?password=..., ?sslpassword=...
+DIALECTS = ("sqlite", "postgresql")
+_DSN_PAIR = re.compile(r"\s*(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S*))")
+_DSN_KEYS = {"user": "username", "password": "password", "host": "host", "port": "port", "dbname": "database"}
+
+
+class _Unreadable(ValueError):
+    """A DSN that cannot be read; its message quotes nothing of it."""
+
+
+def _dsn_to_url(text: str) -> URL:
+    """A libpq key=value DSN (`host=db user=fleetmon password=... dbname=fleetmon`) as a PostgreSQL URL."""
+    fields: dict[str, str] = {}
+    position = 0
+    while position < len(text.rstrip()):
+        match = _DSN_PAIR.match(text, position)
+        if match is None:
+            raise _Unreadable("neither a URL (postgresql://user@host:5432/name) nor a key=value DSN")
+        fields[match[1]] = re.sub(r"\\(.)", r"\1", match[2]) if match[2] is not None else match[3]
+        position = match.end()
+    parts = {_DSN_KEYS[k]: v for k, v in fields.items() if k in _DSN_KEYS}
+    query = {k: v for k, v in fields.items() if k not in _DSN_KEYS}
+    port = parts.pop("port", None)
+    if port is not None and not port.isdigit():
+        raise _Unreadable("the port is not a number")
+    return URL.create("postgresql", port=int(port) if port else None, query=query, **parts)
+
+
+def parse_database_url(text: str) -> URL:
+    """The store's URL, checked; ValueError says what is wrong without repeating the URL (it may hold a password)."""
+    text = text.strip()
+    try:
+        url = make_url(text) if "://" in text else _dsn_to_url(text)
+    except ArgumentError:
+        raise ValueError("not a database URL (examples: sqlite:///path/fleetmon.db, postgresql://user@host:5432/name)") from None
+    except _Unreadable as exc:
+        raise ValueError(f"not a database URL: {exc}") from None
+    except ValueError as exc:  # SQLAlchemy's own words may quote the URL: only recognised ones are passed on
+        problem = "the port is not a number" if "int()" in str(exc) else "malformed"
+        raise ValueError(f"not a database URL: {problem}") from None
+    if url.get_backend_name() not in DIALECTS:
+        raise ValueError(f"unknown database dialect {url.get_backend_name()!r}: use {' or '.join(DIALECTS)}")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"port {url.port} is out of range")
+    return url
+
+
+def display_database_url(url: URL | str) -> str:
+    """The URL as it may be shown: password masked, in the URL and in its query string."""
+    if isinstance(url, str):
+        try:
+            url = parse_database_url(url)
+        except ValueError:
+            return "<unreadable database URL>"
+    masked = {key: "***" if SECRET_QUERY_KEYS.search(key) else value for key, value in url.query.items()}
+    return url.set(query=masked).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 class SnmpV2cProfile(_Model):
@@ -481,7 +570,7 @@ class NotificationsConfig(_Model):
 
 class Config(_Model):
     data_dir: Path = Path("fleetmon-data")
-    database_url: str | None = None  # default: SQLite in data_dir
+    database_url: SecretRef | None = None  # default: SQLite in data_dir; a URL, a key=value DSN, {env: NAME} or {file: PATH}
     web: WebConfig = WebConfig()
     metrics: ListenConfig = ListenConfig(port=9108)
     probes: ProbesConfig = ProbesConfig()
@@ -495,6 +584,11 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Config:
+        if self.database_url is not None and self.database_url.value is not None:
+            try:
+                parse_database_url(self.database_url.value.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"database_url: {exc}") from None
         if self.default_credentials and self.default_credentials not in self.credentials:
             raise ValueError(f"default_credentials: no credential profile named {self.default_credentials!r}")
         if self.monitor.shared and self.monitor.lease < 2 * self.lease_guard:
@@ -510,8 +604,24 @@ class Config(_Model):
         return longest + CLOCK_TOLERANCE_SECONDS
 
     @property
+    def database_location(self) -> URL:
+        """The store's URL, read (from the environment or a file if so configured) and checked; ConfigError if unusable."""
+        if self.database_url is None:
+            return URL.create("sqlite", database=str(self.data_dir / "fleetmon.db"))
+        text = self.database_url.resolve().get_secret_value()
+        try:
+            return parse_database_url(text)
+        except ValueError as exc:
+            raise ConfigError(f"database_url ({self.database_url}): {exc}") from None
+
+    @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'fleetmon.db'}"
+        """The store's URL as SQLAlchemy takes it, password included: never print it, use `database_shown`."""
+        return self.database_location.render_as_string(hide_password=False)
+
+    @property
+    def database_shown(self) -> str:
+        return display_database_url(self.database_location)
 
     @model_validator(mode="after")
     def _ticket_teams_routed(self) -> Config:
@@ -558,6 +668,14 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         raise ConfigError(_describe(exc, source)) from None
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what, without PyYAML's quote of the line: that line may hold a secret."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "syntax error"
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"
+
+
 def load_config(path: Path | None) -> Config:
     """Read `path`, or $FLEETMON_CONFIG, or ./fleetmon.yaml; no file at all gives the defaults.
 
@@ -573,7 +691,7 @@ def load_config(path: Path | None) -> Config:
     try:
         data = yaml.safe_load(chosen.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{chosen}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{chosen}: not valid YAML: {_yaml_problem(exc)}") from None
     config = parse_config(data, str(chosen))
     if not config.data_dir.is_absolute():
         config = config.model_copy(update={"data_dir": chosen.resolve().parent / config.data_dir})

@@ -14,10 +14,12 @@ from fleetmon.config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError
 from fleetmon.inventory.sheets import SheetError
 from fleetmon.logs import setup_logging
 from fleetmon.store.areas import AreaError
+from fleetmon.store.engine import StoreError, store_error
 
-# What a user can get wrong (the config and its secrets, a sheet, an area path): said in one line on
-# stderr with exit code 1 by every command. Any other exception is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SheetError, AreaError)
+# What a user can get wrong (the config and its secrets, a sheet, an area path, the store: down, wrong
+# password, read-only, disk full): said in one line on stderr with exit code 1 by every command. The
+# store's library errors become StoreError in `store_error`. Any other exception is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, SheetError, AreaError, StoreError)
 
 
 class _Commands(click.Group):
@@ -28,6 +30,12 @@ class _Commands(click.Group):
             return super().invoke(ctx)
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            translated = store_error(exc, app.store_url if app is not None else None)
+            if translated is None:
+                raise
+            raise click.ClickException(str(translated)) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -66,19 +74,34 @@ def init(path: Path, force: bool) -> None:
 def check_config(app: AppContext) -> None:
     """Validate the config, and that every secret it names can be read."""
     config = app.config
-    problems = []
-    for name, profile in config.credentials.items():
-        for key, secret in profile.secrets().items():
-            try:
-                secret.resolve()
-            except ConfigError as exc:
-                problems.append(f"credentials.{name}.{key}: {exc}")
-    for line in problems:
+    problems, warnings = [], []
+    secrets = {f"credentials.{name}.{key}": secret for name, profile in config.credentials.items()
+               for key, secret in profile.secrets().items()}
+    secrets |= {f"notifications.{key}": secret for key, secret in config.notifications.secrets().items()}
+    if config.web.session_secret is not None:
+        secrets["web.session_secret"] = config.web.session_secret
+    if config.database_url is not None:
+        secrets["database_url"] = config.database_url
+    for where, secret in secrets.items():
+        exposed = secret.exposure()
+        if exposed:
+            warnings.append(f"warning: {where}: {exposed}")
+        try:
+            secret.resolve(warn=False)
+        except ConfigError as exc:
+            problems.append(f"{where}: {exc}")
+    database = "?"
+    try:
+        database = config.database_shown  # an env/file URL is checked here, once read
+    except ConfigError as exc:
+        if not any(line.startswith("database_url:") for line in problems):
+            problems.append(str(exc))
+    for line in warnings + problems:
         click.echo(line, err=True)
     if problems:
         sys.exit(1)
     click.echo(
-        f"config ok: data in {config.data_dir}, database {config.database.split('@')[-1]}, "
+        f"config ok: data in {config.data_dir}, database {database}, "
         f"{len(config.credentials)} credential profile(s), area levels "
         + " > ".join(level.key for level in config.areas.levels)
     )

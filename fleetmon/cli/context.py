@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from fleetmon.config import Config, load_config
-from fleetmon.store.engine import open_store
+from fleetmon.config import Config, ConfigError, load_config
+from fleetmon.store.engine import open_store_for_reading
 
 
 class AppContext:
@@ -22,7 +22,18 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return open_store(self.config.database)
+        """The store, migrated; read-only (no migration) where it cannot be written, so reading commands still work."""
+        return open_store_for_reading(self.config.database)
+
+    @property
+    def store_url(self) -> str | None:
+        """The store's URL if the command got as far as reading the config, for translating the store's errors."""
+        if "config" not in self.__dict__:
+            return None
+        try:
+            return self.config.database
+        except ConfigError:
+            return None
 
     def close(self) -> None:
         """Release the store's connections, if a command opened it."""

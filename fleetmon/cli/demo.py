@@ -28,6 +28,7 @@ from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
 from fleetmon.logs import setup_logging
+from fleetmon.simulator.control import default_token_file, read_token
 from fleetmon.store.inventory import apply_plan, device_dicts, load_devices
 
 # Faults a technician would meet in a real province, one of each: (fault, kind, which of that kind).
@@ -124,20 +125,23 @@ def fault_specs(fleet: list[Device]) -> list[str]:
     return [*dict.fromkeys(specs), BACKGROUND_NOISE]
 
 
-def start_simulator(sheet: Path, faults: list[str], control_port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The simulator in a child process with the demo's faults; returns once it answers."""
+def start_simulator(sheet: Path, faults: list[str], control_port: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The simulator in a child process with the demo's faults; returns it and its control token once it answers."""
     command = [sys.executable, "-m", "fleetmon", "simulate", "--inventory", str(sheet), "--control-port", str(control_port)]
     for spec in faults:
         command += ["--fault", spec]
     with log.open("ab") as output:
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
+    token_file = default_token_file(control_port)
     while time.monotonic() < deadline:
         if child.poll() is not None:
             raise click.ClickException(f"the simulator stopped (exit {child.returncode}); see {log}")
+        token = read_token(token_file)
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"http://127.0.0.1:{control_port}/devices?faulty=true", timeout=2).status_code == 200:
-                return child
+            if token is not None and httpx.get(f"http://127.0.0.1:{control_port}/devices?faulty=true", timeout=2,
+                                               headers={"Authorization": f"Bearer {token}"}).status_code == 200:
+                return child, token
         time.sleep(0.3)
     stop_simulator(child)
     raise click.ClickException(f"the simulator did not start within 120 s; see {log}")
@@ -170,12 +174,13 @@ def demo(cameras: int, directory: Path, metrics_port: int, control_port: int, lo
     app, sheet, fleet = prepare(directory, cameras, metrics_port)
     faults = fault_specs(fleet)
     click.echo(f"demo fleet: {sheet} ({len(fleet)} devices); starting the simulator...")
-    simulator = start_simulator(sheet, faults, control_port, directory / "simulator.log")
+    simulator, token = start_simulator(sheet, faults, control_port, directory / "simulator.log")
     config_option = f"--config {app.config_path}"
     camera = next(d.id for d in reversed(fleet) if d.kind is DeviceKind.CAMERA)
     recorder = next((spec.split(":")[1] for spec in faults if spec.startswith("disk_failed")), "nvr-0001-1")
     click.echo(f"""simulator: faults {', '.join(faults)}
-  control API  http://127.0.0.1:{control_port}/devices?faulty=true
+  control API  http://127.0.0.1:{control_port}/devices?faulty=true  (header 'Authorization: Bearer {token}',
+               token in {default_token_file(control_port)})
   more faults  fleetmon simulate fault --control-port {control_port} {camera} offline   (undo: simulate clear)
 in another shell:
   fleetmon {config_option} status

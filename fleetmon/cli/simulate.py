@@ -2,7 +2,8 @@
 
 The running simulator listens for faults on a JSON control API on 127.0.0.1 (see
 `fleetmon.simulator.control`); the sub-commands are its clients, so faults can be set from another shell
-while the monitor watches.
+while the monitor watches. The API asks for a token made per run: `simulate` prints it and writes it
+to a file only its user can read, which the sub-commands read (`--token-file`, default per port).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from fleetmon.inventory.importer import read_devices
-from fleetmon.simulator.control import FaultError, parse_fault, parse_spec
+from fleetmon.simulator.control import FaultError, default_token_file, parse_fault, parse_spec, read_token
 from fleetmon.simulator.discovery import DEFAULT_DISCOVERY_PORT
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.runner import DEFAULT_CONTROL_PORT, Started, default_services, run
@@ -27,6 +28,9 @@ from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME, HttpSet
 
 control_port_option = click.option("--control-port", type=click.IntRange(1, 65535), default=DEFAULT_CONTROL_PORT,
                                    show_default=True, help="Port of the simulator's control API on 127.0.0.1.")
+token_file_option = click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False),
+                                 help="File holding the control API's token (default: per port, in $XDG_RUNTIME_DIR/fleetmon "
+                                      "or ~/.cache/fleetmon).")
 
 
 @click.group(invoke_without_command=True)
@@ -35,6 +39,7 @@ control_port_option = click.option("--control-port", type=click.IntRange(1, 6553
 @click.option("--fault", "faults", multiple=True, metavar="SPEC",
               help="Start-up fault, repeatable: offline:cam-000012, slow=3:nvr-0001-1, packet_loss=5:10%.")
 @control_port_option
+@token_file_option
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed for disks, boot times and random shares.")
 @click.option("--snmp-community", envvar="FLEETMON_SIM_SNMP_COMMUNITY", default="public", show_default=True)
 @click.option("--snmp-user", envvar="FLEETMON_SIM_SNMP_USER", default="fleetmon", show_default=True)
@@ -49,7 +54,8 @@ control_port_option = click.option("--control-port", type=click.IntRange(1, 6553
 @click.option("--ws-discovery-port", type=click.IntRange(0, 65535), default=DEFAULT_DISCOVERY_PORT, show_default=True,
               help="UDP port answering WS-Discovery Probes sent to loopback addresses (0: none).")
 @click.pass_context
-def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...], control_port: int, seed: int,
+def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...], control_port: int,
+             token_file: Path | None, seed: int,
              snmp_community: str, snmp_user: str, snmp_auth_key: str, snmp_priv_key: str,
              web_username: str, web_password: str, ws_discovery_port: int) -> None:
     """Emulate every device of an inventory on its own loopback address, until Ctrl-C."""
@@ -67,23 +73,35 @@ def simulate(ctx: click.Context, inventory: Path | None, faults: tuple[str, ...]
                         priv_key=SecretStr(snmp_priv_key))
     web = HttpSettings(username=web_username, password=SecretStr(web_password))
 
+    token_path = token_file or default_token_file(control_port)
+
     def started(what: Started) -> None:
-        click.echo(f"simulating {len(fleet.devices)} devices: {', '.join(what.endpoints)}")
-        click.echo(f"control API http://127.0.0.1:{what.control_port}/devices; Ctrl-C stops")
+        click.echo(f"simulating {len(fleet.devices)} devices on loopback: {', '.join(what.endpoints)}")
+        click.echo(f"control API http://127.0.0.1:{what.control_port}/devices, header 'Authorization: Bearer {what.token}' "
+                   f"(token in {token_path}, read by `fleetmon simulate fault/clear/devices`); Ctrl-C stops", )
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(fleet, on_started=started, control_port=control_port, faults=specs,
+        asyncio.run(run(fleet, on_started=started, control_port=control_port, faults=specs, token_file=token_path,
                         services=default_services(web), snmp=snmp, discovery_port=ws_discovery_port or None))
 
 
-def _call(control_port: int, method: str, path: str, **kwargs: Any) -> Any:
+def _call(control_port: int, token_file: Path | None, method: str, path: str, **kwargs: Any) -> Any:
+    source = token_file or default_token_file(control_port)
+    token = read_token(source)
+    if token is None:
+        raise click.ClickException(f"no simulator token in {source}: is `fleetmon simulate --control-port {control_port}` "
+                                   "running as this user? (or give --token-file)")
     try:
-        response = httpx.request(method, f"http://127.0.0.1:{control_port}{path}", timeout=10, **kwargs)
+        response = httpx.request(method, f"http://127.0.0.1:{control_port}{path}", timeout=10,
+                                 headers={"Authorization": f"Bearer {token}"}, **kwargs)
     except httpx.TransportError as exc:
         raise click.ClickException(f"no simulator on 127.0.0.1:{control_port} ({exc})") from None
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise click.ClickException(f"the simulator answered {response.status_code}: {response.text[:200]}") from None
     if response.status_code >= 400:
-        raise click.ClickException(body.get("error", response.text))
+        raise click.ClickException(body.get("error", response.text) if isinstance(body, dict) else response.text)
     return body
 
 
@@ -92,7 +110,8 @@ def _call(control_port: int, method: str, path: str, **kwargs: Any) -> Any:
 @click.argument("fault")
 @click.argument("param", type=float, required=False)
 @control_port_option
-def fault(device: str, fault: str, param: float | None, control_port: int) -> None:
+@token_file_option
+def fault(device: str, fault: str, param: float | None, control_port: int, token_file: Path | None) -> None:
     """Set FAULT (with PARAM) on DEVICE, an id or a share of the fleet such as 10%."""
     try:
         name = parse_fault(fault).value
@@ -103,7 +122,7 @@ def fault(device: str, fault: str, param: float | None, control_port: int) -> No
         body["share"] = device[:-1]
     else:
         body["device"] = device
-    ids = _call(control_port, "POST", "/faults", json=body)["devices"]
+    ids = _call(control_port, token_file, "POST", "/faults", json=body)["devices"]
     click.echo(f"{name} set on {len(ids)} device(s): {' '.join(ids[:20])}{' ...' if len(ids) > 20 else ''}")
 
 
@@ -111,17 +130,19 @@ def fault(device: str, fault: str, param: float | None, control_port: int) -> No
 @click.argument("device", required=False)
 @click.option("--fault", "fault_name", help="Clear only this fault (default: all).")
 @control_port_option
-def clear(device: str | None, fault_name: str | None, control_port: int) -> None:
+@token_file_option
+def clear(device: str | None, fault_name: str | None, control_port: int, token_file: Path | None) -> None:
     """Clear the faults of DEVICE, or of the whole fleet."""
     query = {key: value for key, value in (("device", device), ("fault", fault_name)) if value}
-    ids = _call(control_port, "DELETE", "/faults", params=query)["cleared"]
+    ids = _call(control_port, token_file, "DELETE", "/faults", params=query)["cleared"]
     click.echo(f"cleared {len(ids)} device(s)")
 
 
 @simulate.command()
 @click.option("--faulty", is_flag=True, help="Only devices with a fault set.")
 @control_port_option
-def devices(faulty: bool, control_port: int) -> None:
+@token_file_option
+def devices(faulty: bool, control_port: int, token_file: Path | None) -> None:
     """List the emulated devices and their faults, one JSON object a line."""
-    for item in _call(control_port, "GET", "/devices", params={"faulty": "true"} if faulty else {}):
+    for item in _call(control_port, token_file, "GET", "/devices", params={"faulty": "true"} if faulty else {}):
         click.echo(json.dumps(item, ensure_ascii=False))

@@ -2,7 +2,12 @@
 
     GET /metrics              every device this worker probes, plus fleetmon's own health
     GET /metrics?area=PATH    only the devices under area PATH ("Thanh Hóa / Thọ Xuân"),
-                              plus fleetmon's own health: one scrape never carries a country
+                              plus fleetmon's own health: one scrape never carries a country;
+                              404 if no device of the inventory is under PATH (a mistyped
+                              scrape must not look like an empty area)
+
+A URL longer than 8 KiB is answered 414 with one warning line; requests aiohttp cannot parse at
+all are one warning line too, never a traceback per request.
 
 The snapshot is taken on the loop (a shallow copy); rendering runs in a worker thread, one
 scrape at a time, so a big scrape delays no probe by more than the copy, and two Prometheus
@@ -13,16 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from aiohttp import web
 
 from fleetmon.config import Config
 from fleetmon.exporters.prometheus import CONTENT_TYPE, render
+from fleetmon.inventory.model import AREA_SEPARATOR, split_area_path
 from fleetmon.monitor.view import MonitorView
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _VIEW = web.AppKey("view", MonitorView)
 _ONE_AT_A_TIME = web.AppKey("render_lock", asyncio.Lock)
+
+log = logging.getLogger(__name__)
+
+MAX_URL_BYTES = 8 * 1024  # longer: 414, as most servers answer
+_MAX_REQUEST_LINE = 1024 * 1024  # what aiohttp reads before giving up on a request line (its default is 8190)
 
 _INDEX = """<!doctype html><title>fleetmon</title>
 <p><a href="/metrics">/metrics</a>: this worker's devices and fleetmon's own health.
@@ -33,6 +48,9 @@ _INDEX = """<!doctype html><title>fleetmon</title>
 async def _metrics(request: web.Request) -> web.Response:
     area = request.query.get("area", "")
     snapshot = request.app[_VIEW].snapshot()
+    if area and not _known_area(snapshot, split_area_path(area)):
+        raise web.HTTPNotFound(text=f"no device of the inventory is in area {AREA_SEPARATOR.join(split_area_path(area))!r}; "
+                                    "areas are written from the top level, e.g. 'Thanh Hóa / Thọ Xuân'\n")
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
     async with request.app[_ONE_AT_A_TIME]:
         body = await asyncio.to_thread(_body, snapshot, area, gzipped)
@@ -40,6 +58,19 @@ async def _metrics(request: web.Request) -> web.Response:
     if gzipped:
         headers["Content-Encoding"] = "gzip"
     return web.Response(body=body, headers=headers)
+
+
+def _known_area(view: MonitorView, prefix: tuple[str, ...]) -> bool:
+    """Whether any device of the inventory this worker reads lies under the area `prefix`."""
+    if not prefix:
+        return True
+    seen: set[str] = set()
+    for device in view.devices.values():
+        if device.area not in seen:
+            seen.add(device.area)
+            if split_area_path(device.area)[: len(prefix)] == prefix:
+                return True
+    return False
 
 
 def _body(snapshot: MonitorView, area: str, gzipped: bool) -> bytes:
@@ -51,8 +82,33 @@ async def _index(request: web.Request) -> web.Response:
     return web.Response(text=_INDEX, content_type="text/html")
 
 
+@web.middleware
+async def _bounded_url(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if len(request.raw_path) > MAX_URL_BYTES:
+        log.warning("answered 414 to a %d-byte URL from %s", len(request.raw_path), request.remote)
+        raise web.HTTPRequestURITooLong(text=f"URL longer than {MAX_URL_BYTES} bytes\n")
+    return await handler(request)
+
+
+class _OneLine(logging.Filter):
+    """aiohttp's own 'Error handling request' (a request it could not parse): one warning line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.levelno >= logging.ERROR:
+            exc = record.exc_info[1]
+            reason = f"{type(exc).__name__}: {exc}" if exc is not None else "?"
+            record.msg, record.args = "%s: %s", (record.getMessage(), " ".join(reason.split())[:200])
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_SERVER_LOG = logging.getLogger(__name__ + ".server")
+_SERVER_LOG.addFilter(_OneLine())
+
+
 def metrics_app(view: MonitorView) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[_bounded_url])
     app[_VIEW] = view
     app[_ONE_AT_A_TIME] = asyncio.Lock()
     app.router.add_get("/metrics", _metrics)
@@ -62,7 +118,7 @@ def metrics_app(view: MonitorView) -> web.Application:
 
 async def start_metrics(view: MonitorView, config: Config, stack: AsyncExitStack) -> str:
     """Serve /metrics on `config.metrics` (port 0: a free one) until `stack` closes; return its URL."""
-    runner = web.AppRunner(metrics_app(view), access_log=None)
+    runner = web.AppRunner(metrics_app(view), access_log=None, logger=_SERVER_LOG, max_line_size=_MAX_REQUEST_LINE)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     site = web.TCPSite(runner, config.metrics.host, config.metrics.port)

@@ -335,8 +335,9 @@ FAMILIES: tuple[Family, ...] = (
     _counter("fleetmon_probe_runs_total", "Probes run, summed over the devices scraped.", ("probe",), _totals(lambda t: t.runs)),
     _counter("fleetmon_probe_failures_total", "Failed probes by reason, summed over the devices scraped.",
              ("probe", "reason"), _totals(lambda t: t.failures)),
-    _gauge("fleetmon_probe_duration_seconds", "Quantiles of the latest probe durations over the devices scraped.",
-           ("probe", "quantile"), _probe_durations),
+    _gauge("fleetmon_probe_duration_seconds", "Quantiles (label q: 0.5, 0.9, 0.99, 1) of the latest probe durations over "
+           "the devices scraped; a gauge, not a summary.",
+           ("probe", "q"), _probe_durations),
     _gauge("fleetmon_probe_last_status_devices", "Devices whose latest probe of this kind ended with this status.",
            ("probe", "status"), _totals(lambda t: t.last_status)),
     _gauge("fleetmon_sweep_interval_seconds", "How often a probe kind sweeps every device.", ("probe",), _sweep_field("interval_seconds")),

@@ -1,7 +1,11 @@
 """Faults on demand: set and clear them on one device or a random share of the fleet.
 
 `FaultControl` holds the semantics the protocol servers rely on; `start_control` puts it behind a
-small JSON HTTP API on 127.0.0.1, which `fleetmon simulate fault/clear` and tests talk to:
+small JSON HTTP API on 127.0.0.1, which `fleetmon simulate fault/clear` and tests talk to. Every
+request carries `Authorization: Bearer TOKEN` (a token made per run, kept in a file of mode 0600 that
+only its user can read, see `write_token`), and a POST's body is `Content-Type: application/json`:
+a web page the tester opens cannot drive the simulator (it knows no token, and a cross-origin
+`text/plain` POST is refused).
 
     GET    /devices[?faulty=true]      [{"id", "kind", "host", "parent", "faults": {name: param}}]
     GET    /devices/{id}               one of those, or 404
@@ -17,10 +21,15 @@ fault that cannot apply) are `FaultError`, HTTP 400/404.
 from __future__ import annotations
 
 import dataclasses
+import hmac
+import math
+import os
 import random
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +42,12 @@ DISK_FAULTS = frozenset({Fault.DISK_FAILED, Fault.DISK_FULL})
 RECORDER_FAULTS = DISK_FAULTS | {Fault.RECORDING_STOPPED}
 CAMERA_FAULTS = frozenset({Fault.SNAPSHOT_BLACK, Fault.SNAPSHOT_FROZEN, Fault.SNAPSHOT_BLURRED,
                            Fault.SNAPSHOT_COVERED, Fault.SCENE_MOVED})
+# Bounds of a fault's param: a delay or period longer than a day is a hang (a fault of its own), a
+# clock off by more than a century breaks date arithmetic; NaN and infinities are never meant.
+PARAM_RANGE: dict[Fault, tuple[float, float]] = {
+    Fault.SLOW: (0.0, 86_400.0), Fault.REBOOT_LOOP: (1.0, 86_400.0), Fault.FLAPPING: (1.0, 86_400.0),
+    Fault.PACKET_LOSS: (0.0, 100.0), Fault.CLOCK_SKEW: (-3.2e9, 3.2e9), Fault.DISK_FAILED: (0.0, 1_000.0),
+}
 SPEC = re.compile(r"^(?P<fault>[a-z_]+)(?:=(?P<param>[-+0-9.eE]+))?:(?P<target>[^:]+?)(?P<percent>%)?$")
 
 
@@ -79,6 +94,18 @@ def parse_spec(text: str) -> FaultSpec:
     return FaultSpec(fault, param, share=share)
 
 
+def check_spec(spec: FaultSpec) -> None:
+    """Refuse what no tester means: NaN, infinite or out-of-range params and shares."""
+    if (spec.device is None) == (spec.share is None):
+        raise FaultError("give exactly one of device and share")
+    if spec.share is not None and not (math.isfinite(spec.share) and 0 < spec.share <= 100):
+        raise FaultError(f"share {spec.share!r}: must be a percentage in (0, 100]")
+    if spec.param is not None:
+        low, high = PARAM_RANGE.get(spec.fault, (0.0, math.inf))
+        if not (math.isfinite(spec.param) and low <= spec.param <= high):
+            raise FaultError(f"{spec.fault.value}: param {spec.param!r} must be a finite number in [{low:g}, {high:g}]")
+
+
 def fits(device: EmulatedDevice, fault: Fault) -> bool:
     """Whether `fault` means anything for `device` (disks for recorders, images for cameras)."""
     if fault in RECORDER_FAULTS:
@@ -104,6 +131,7 @@ class FaultControl:
 
     def apply(self, spec: FaultSpec) -> list[str]:
         """Set the fault; the ids of the devices it was set on."""
+        check_spec(spec)
         if spec.device is not None:
             targets = [self.device(spec.device)]
         else:
@@ -163,7 +191,7 @@ def describe(device: EmulatedDevice) -> dict[str, Any]:
             "parent": device.device.parent, "faults": {f.value: p for f, p in device.faults.items()}}
 
 
-def _app(control: FaultControl) -> web.Application:
+def _app(control: FaultControl, token: str) -> web.Application:
     async def devices(request: web.Request) -> web.Response:
         faulty = request.query.get("faulty", "").lower() in ("1", "true", "yes")
         return web.json_response([describe(d) for d in control.fleet.devices.values() if d.faults or not faulty])
@@ -177,10 +205,8 @@ def _app(control: FaultControl) -> web.Application:
             spec = FaultSpec(parse_fault(str(body["fault"])),
                              None if body.get("param") is None else float(body["param"]),
                              device=body.get("device"), share=None if body.get("share") is None else float(body["share"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise FaultError(f"expected JSON {{fault, param?, device | share}}: {exc}") from None
-        if (spec.device is None) == (spec.share is None):
-            raise FaultError("give exactly one of device and share")
         return web.json_response({"devices": control.apply(spec)})
 
     async def clear(request: web.Request) -> web.Response:
@@ -198,15 +224,52 @@ def _app(control: FaultControl) -> web.Application:
             return web.json_response({"error": str(exc)}, status=exc.status)
         return response
 
-    app = web.Application(middlewares=[errors])
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return web.json_response({"error": "missing or wrong token (Authorization: Bearer TOKEN, from the token file "
+                                               "`fleetmon simulate` wrote)"}, status=401)
+        if request.method == "POST" and request.content_type != "application/json":
+            return web.json_response({"error": "the body must be Content-Type: application/json"}, status=415)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[guard, errors], client_max_size=64 * 1024)
     app.add_routes([web.get("/devices", devices), web.get("/devices/{id}", one),
                     web.post("/faults", set_fault), web.delete("/faults", clear)])
     return app
 
 
-async def start_control(control: FaultControl, port: int, host: str = "127.0.0.1") -> web.AppRunner:
-    """Serve the control API; `await runner.cleanup()` stops it."""
-    runner = web.AppRunner(_app(control), access_log=None)
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def default_token_file(port: int) -> Path:
+    """Where `fleetmon simulate` keeps the token of the simulator whose control API is on `port`."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or str(Path.home() / ".cache")
+    return Path(base) / "fleetmon" / f"simulator-{port}.token"
+
+
+def write_token(path: Path, token: str) -> None:
+    """Write `token` to `path`, readable by this user only (mode 0600, its folder 0700 if made here)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # not through a link someone left there, and not keeping an old file's mode
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+
+
+def read_token(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+async def start_control(control: FaultControl, port: int, token: str, host: str = "127.0.0.1") -> web.AppRunner:
+    """Serve the control API to holders of `token`; `await runner.cleanup()` stops it."""
+    runner = web.AppRunner(_app(control, token), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner

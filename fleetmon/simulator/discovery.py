@@ -26,6 +26,7 @@ from lxml import etree
 
 from fleetmon.inventory.model import DeviceKind
 from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.loopback import WILDCARD, bind_loopback
 from fleetmon.simulator.snmp_agent import CMSG_SPACE, IP_PKTINFO, LOOPBACK, PKTINFO
 from fleetmon.simulator.soap import text as t
 from fleetmon.simulator.state import EmulatedDevice
@@ -130,13 +131,13 @@ class DiscoveryResponder:
         self.sock.close()
 
 
-async def start_discovery(fleet: Fleet, port: int = DEFAULT_DISCOVERY_PORT, host: str = "0.0.0.0") -> DiscoveryResponder:
+async def start_discovery(fleet: Fleet, port: int = DEFAULT_DISCOVERY_PORT, host: str = WILDCARD) -> DiscoveryResponder:
     """Answer WS-Discovery Probes on UDP `port`; `close()` stops it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         sock.setblocking(False)
-        sock.bind((host, port))
+        bind_loopback(sock, host, port)
     except OSError:
         sock.close()
         raise

@@ -13,7 +13,8 @@ reached. Faults a client sees on every HTTP request of a device, applied by one 
     packet loss                             param % of answers ~1 s late (a TCP retransmission),
                                             the square of that share never answered
 
-Requests from outside 127.0.0.0/8 and ::1 are dropped unanswered.
+The listener is tied to the loopback interface (`fleetmon.simulator.loopback`); requests from
+outside 127.0.0.0/8 and ::1 are dropped unanswered all the same.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiohttp import web
 
 from fleetmon.simulator import isapi, onvif_service, snapshot
 from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.loopback import WILDCARD, is_loopback_peer
 from fleetmon.simulator.state import Fault
 from fleetmon.simulator.tcp_faults import LISTEN_BACKLOG, AddressFaults, reuse_port_socket
 from fleetmon.simulator.web_context import FLEET, SETTINGS, HttpSettings, device_of
@@ -41,8 +43,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _from_loopback(request: web.Request) -> bool:
     transport = request.transport
     peer: tuple[str, int] | None = transport.get_extra_info("peername") if transport is not None else None
-    return peer is not None and (peer[0].startswith("127.") or peer[0] in ("::1", "::ffff:127.0.0.1")
-                                 or peer[0].startswith("::ffff:127."))
+    return peer is not None and is_loopback_peer(peer[0])
 
 
 async def never() -> None:
@@ -87,7 +88,7 @@ def make_app(fleet: Fleet, settings: HttpSettings) -> web.Application:
 
 
 async def start_http(fleet: Fleet, port: int, settings: HttpSettings | None = None,
-                     host: str = "0.0.0.0") -> web.AppRunner:
+                     host: str = WILDCARD) -> web.AppRunner:
     """Serve every device whose web or ONVIF port is `port`; `await runner.cleanup()` stops it."""
     app = make_app(fleet, settings or HttpSettings())
     blocked = AddressFaults(fleet, port, WEB_PORTS)

@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fleetmon.simulator.digest_auth import DeviceLogin, Verdict, device_verdict
 from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.loopback import WILDCARD, is_loopback_peer
 from fleetmon.simulator.state import EmulatedDevice, Fault
 from fleetmon.simulator.tcp_faults import LISTEN_BACKLOG, AddressFaults, reuse_port_socket
 from fleetmon.simulator.web_context import HttpSettings
@@ -135,7 +135,7 @@ class RtspServer:
 
 
 async def start_rtsp(fleet: Fleet, port: int, settings: HttpSettings | None = None,
-                     host: str = "0.0.0.0") -> RtspServer:
+                     host: str = WILDCARD) -> RtspServer:
     """Serve RTSP for every device whose `rtsp_port` is `port`."""
     settings = settings or HttpSettings()
     login = DeviceLogin(settings.username, settings.password)
@@ -143,7 +143,7 @@ async def start_rtsp(fleet: Fleet, port: int, settings: HttpSettings | None = No
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         local, peer = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
         device = fleet.at(local[0]) if local else None
-        if device is None or not _loopback(peer):
+        if device is None or peer is None or not is_loopback_peer(peer[0]):
             writer.transport.abort()
             return
         try:
@@ -192,9 +192,3 @@ async def _converse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
         writer.write(answer(request, device, login, host))
         await writer.drain()
 
-
-def _loopback(peer: tuple[str, int] | None) -> bool:
-    try:
-        return peer is not None and ipaddress.ip_address(peer[0].split("%")[0]).is_loopback
-    except ValueError:
-        return False

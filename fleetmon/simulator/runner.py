@@ -2,8 +2,9 @@
 
 Every server is started on an `AsyncExitStack` that owns its cleanup, so a failure half-way
 (a port taken) closes what already runs, and cancelling `run` stops everything in reverse order.
-Servers bind wildcard sockets and find the device by the local address, so a port costs one
-socket whatever the fleet's size.
+Servers bind wildcard sockets tied to the loopback interface and find the device by the local
+address, so a port costs one socket whatever the fleet's size. The control API takes a token made
+per run (`Started.token`), written to `token_file` (mode 0600) for the `fleetmon simulate` clients.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from fleetmon.process import raise_open_files_limit
-from fleetmon.simulator.control import FaultControl, FaultSpec, start_control
+from fleetmon.simulator.control import FaultControl, FaultSpec, new_token, start_control, write_token
 from fleetmon.simulator.discovery import start_discovery
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.http_server import start_http
@@ -67,12 +69,17 @@ class Started:
     control: FaultControl
     control_port: int
     endpoints: list[str]  # "snmp udp/10161", "onvif tcp/10080", ...
+    token: str  # of the control API: Authorization: Bearer TOKEN
 
 
 async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int = DEFAULT_CONTROL_PORT,
                       faults: Iterable[FaultSpec] = (), services: Iterable[Service] = (),
-                      snmp: SnmpSettings | None = None, discovery_port: int | None = None) -> Started:
-    """Start-up faults, SNMP and `services` on every port the inventory names, WS-Discovery, the control API."""
+                      snmp: SnmpSettings | None = None, discovery_port: int | None = None,
+                      token_file: Path | None = None) -> Started:
+    """Start-up faults, SNMP and `services` on every port the inventory names, WS-Discovery, the control API.
+
+    The control API's token is written to `token_file` (removed again when `stack` closes).
+    """
     control = FaultControl(fleet)
     for spec in faults:
         ids = control.apply(spec)
@@ -97,9 +104,13 @@ async def start_fleet(stack: AsyncExitStack, fleet: Fleet, *, control_port: int 
         responder = await start_discovery(fleet, discovery_port)
         stack.callback(responder.close)
         endpoints.append(f"ws-discovery udp/{discovery_port}")
-    runner = await start_control(control, control_port)
+    token = new_token()
+    runner = await start_control(control, control_port, token)
     stack.push_async_callback(runner.cleanup)
-    return Started(control, control_port, endpoints)
+    if token_file is not None:
+        write_token(token_file, token)
+        stack.callback(token_file.unlink, missing_ok=True)
+    return Started(control, control_port, endpoints, token)
 
 
 async def run(fleet: Fleet, *, on_started: Callable[[Started], None] = lambda started: None, **options: Any) -> None:

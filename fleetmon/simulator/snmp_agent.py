@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from fleetmon.probes.snmp import ber
 from fleetmon.probes.target import AuthProtocol, PrivProtocol
 from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.loopback import WILDCARD, bind_loopback, is_loopback_peer
 from fleetmon.simulator.mib import View, view_for
 from fleetmon.simulator.state import EmulatedDevice, Fault
 from fleetmon.simulator.usm import Engine, Usm, UsmUser, engine_id_for
@@ -180,7 +181,7 @@ class SnmpAgent:
             except OSError as exc:  # e.g. ICMP port unreachable from an earlier reply
                 log.debug("snmp recvmsg: %s", exc)
                 continue
-            if not source[0].startswith("127."):
+            if not is_loopback_peer(source[0]):
                 continue
             local = next((data[8:12] for level, kind, data in ancillary if level == socket.IPPROTO_IP and kind == IP_PKTINFO), None)
             device = self.fleet.at(socket.inet_ntoa(local)) if local is not None else None
@@ -219,7 +220,7 @@ async def start_snmp(fleet: Fleet, port: int, settings: SnmpSettings | None = No
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
         sock.setblocking(False)
-        sock.bind(("0.0.0.0", port))
+        bind_loopback(sock, WILDCARD, port)
     except OSError:
         sock.close()
         raise

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass, field
 
 from fleetmon.simulator.fleet import Fleet
+from fleetmon.simulator.loopback import bind_loopback
 from fleetmon.simulator.state import EmulatedDevice, Fault
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
+        bind_loopback(sock, host, port)
     except OSError:
         sock.close()
         raise

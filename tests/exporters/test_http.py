@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
+import subprocess
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,6 +19,7 @@ from fleetmon.exporters.http import start_metrics
 from fleetmon.exporters.prometheus import render
 from fleetmon.exporters.sample import province_view
 from fleetmon.monitor.view import MonitorView
+from tests.peers import need_binary
 
 
 def config(port: int = 0) -> Config:
@@ -76,3 +80,41 @@ async def test_a_province_scrape_leaves_the_loop_serving() -> None:
             assert not scrape.done()
             response = await scrape
             assert response.status == 200 and len(await response.read()) > 10_000_000
+
+
+async def test_an_unknown_area_is_404_with_the_reason(view: MonitorView) -> None:
+    """A mistyped `area=` in a scrape config must not look like an empty area."""
+    async with AsyncExitStack() as stack:
+        url = await start_metrics(view, config(), stack)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url, params={"area": "Thanh Hoa / TP Thanh Hoa"}) as response:  # no diacritics: a typo
+                assert response.status == 404
+                assert "no device of the inventory is in area 'Thanh Hoa / TP Thanh Hoa'" in await response.text()
+            async with session.get(url, params={"area": "Thanh Hóa"}) as response:
+                assert response.status == 200
+
+
+async def test_an_overlong_url_is_414_with_one_warning_line(view: MonitorView, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with AsyncExitStack() as stack:
+        url = await start_metrics(view, config(), stack)
+        async with aiohttp.ClientSession() as session:
+            for size in (9_000, 9_000, 2_000_000):  # beyond what the server reads of a request line too
+                async with session.get(url, params={"area": "x" * size}) as response:
+                    assert response.status in ((414,) if size < 1_000_000 else (400, 414))
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 3
+    assert all(r.levelno == logging.WARNING and r.exc_info is None and "\n" not in r.getMessage() for r in loud)
+    assert all(len(r.getMessage()) < 300 for r in loud)
+
+
+async def test_promtool_accepts_a_real_scrape(view: MonitorView, tmp_path: Path) -> None:
+    async with AsyncExitStack() as stack:
+        url = await start_metrics(view, config(), stack)
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            body = await response.read()
+    assert b"fleetmon_probe_duration_seconds{" in body
+    done = await asyncio.to_thread(subprocess.run, [need_binary("promtool"), "check", "metrics"], input=body,
+                                   capture_output=True, timeout=120)
+    # promtool's lint also asks for units and _total suffixes; what it calls an error (non-zero exit) must not happen
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,100 @@ def test_no_config_file_means_working_defaults(tmp_path: Path, monkeypatch: pyte
     assert [lvl.key for lvl in config.areas.levels] == ["province", "district", "commune"]
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "absent.yaml")
+
+
+DB_SECRET = "Db-Pa55-9f3e"
+
+
+def check_config(tmp_path: Path, text: str) -> tuple[int, str]:
+    """`fleetmon check-config` on a config holding `text`: its exit code and everything it printed."""
+    path = tmp_path / "fleetmon.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(path), "check-config"])
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://fleetmon:{DB_SECRET}@db.local:5432/fleetmon",
+    f"postgresql://fleetmon@db.local:5432/fleetmon?password={DB_SECRET}&sslmode=require",
+    f"host=db.local port=5432 user=fleetmon password={DB_SECRET} dbname=fleetmon",
+    f"host=db.local user=fleetmon password='{DB_SECRET}' dbname=fleetmon",
+], ids=["url", "query-string", "dsn", "dsn-quoted"])
+def test_check_config_masks_the_database_password(tmp_path: Path, url: str) -> None:
+    code, output = check_config(tmp_path, f"database_url: \"{url}\"\n")
+    assert code == 0, output
+    assert DB_SECRET not in output
+    assert "database postgresql://fleetmon" in output and "***" in output
+    assert DB_SECRET in load_config(tmp_path / "fleetmon.yaml").database  # what the store is opened with
+
+
+def test_a_database_url_with_a_bad_port_or_dialect_is_refused_at_load(tmp_path: Path) -> None:
+    code, output = check_config(tmp_path, f"database_url: postgresql://fleetmon:{DB_SECRET}@db.local:notaport/fleetmon\n")
+    assert code == 1 and "database_url: not a database URL: the port is not a number" in output and DB_SECRET not in output
+    code, output = check_config(tmp_path, f"database_url: mysqll://fleetmon:{DB_SECRET}@db.local/fleetmon\n")
+    assert code == 1 and "unknown database dialect 'mysqll'" in output and DB_SECRET not in output
+
+
+def test_a_yaml_syntax_error_does_not_echo_the_line(tmp_path: Path) -> None:
+    code, output = check_config(tmp_path, f"credentials:\n  p:\n    password: \"{DB_SECRET}\n  q: [\n")
+    assert code == 1 and "not valid YAML: line " in output
+    assert DB_SECRET not in output
+
+
+def test_the_database_url_can_come_from_the_environment_or_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"postgresql://fleetmon:{DB_SECRET}@db.local/fleetmon"
+    monkeypatch.setenv("FLEETMON_DATABASE_URL", url)
+    code, output = check_config(tmp_path, "database_url: {env: FLEETMON_DATABASE_URL}\n")
+    assert code == 0 and "database postgresql://fleetmon:***@db.local/fleetmon" in output and DB_SECRET not in output
+    assert load_config(tmp_path / "fleetmon.yaml").database == url
+    secret = tmp_path / "database-url"
+    secret.write_text(url.replace("db.local", "db.local:notaport") + "\n")
+    secret.chmod(0o600)
+    code, output = check_config(tmp_path, f"database_url: {{file: {secret}}}\n")
+    assert code == 1 and f"database_url (<secret from file {secret}>): not a database URL: the port is not a number" in output
+    assert DB_SECRET not in output
+    monkeypatch.delenv("FLEETMON_DATABASE_URL")
+    code, output = check_config(tmp_path, "database_url: {env: FLEETMON_DATABASE_URL}\n")
+    assert code == 1 and "database_url: environment variable FLEETMON_DATABASE_URL is not set" in output
+
+
+def test_a_secret_file_open_to_others_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    secret = tmp_path / "community"
+    secret.write_text("c0mmunity\n")
+    secret.chmod(0o644)
+    text = f"credentials:\n  p:\n    snmp: {{version: '2c', community: {{file: {secret}}}}}\n"
+    code, output = check_config(tmp_path, text)
+    assert code == 0, output
+    assert f"warning: credentials.p.snmp.community: secret file {secret} is open to other users (mode 0644): chmod 600 {secret}" in output
+    profile = load_config(tmp_path / "fleetmon.yaml").profile("p")
+    assert profile is not None
+    logging.getLogger().addHandler(caplog.handler)  # the CLI's logging set-up replaced it
+    profile.resolve()
+    assert any("chmod 600" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    secret.chmod(0o600)
+    code, output = check_config(tmp_path, text)
+    assert code == 0 and "warning" not in output
+
+
+def test_a_numeric_password_is_refused_saying_to_quote_it(tmp_path: Path) -> None:
+    code, output = check_config(tmp_path, "credentials:\n  p:\n    password: 0123456\n")
+    assert code == 1
+    assert "credentials.p.password: Value error, a secret written as a bare number or yes/no: put it in quotes" in output
+    assert "valid dictionary" not in output
+    code, output = check_config(tmp_path, "credentials:\n  p:\n    password: '0123456'\n")
+    assert code == 0, output
+
+
+def test_check_config_reads_every_notification_and_console_secret(tmp_path: Path) -> None:
+    """A bot token or session key that cannot be read is found before `fleetmon run` needs it."""
+    code, out = check_config(tmp_path, """
+notifications:
+  channels:
+    phones: {type: telegram, token: {file: /no/such/bot-token}, chat_id: "-100123"}
+  teams:
+    field: {channels: [phones]}
+web:
+  session_secret: {env: FLEETMON_TEST_NO_SUCH_SESSION_KEY}
+""")
+    assert code == 1
+    assert "notifications.channels.phones.token" in out and "web.session_secret" in out

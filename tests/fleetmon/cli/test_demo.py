@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fleetmon.simulator.control import default_token_file, read_token
 from tests.peers import free_port
 
 
@@ -35,7 +36,11 @@ def test_demo_monitors_a_simulated_province_with_faults_and_ctrl_c_stops_everyth
     )
     try:
         metrics = wait_for_url(f"http://127.0.0.1:{metrics_port}/metrics", demo, 90).text
-        faulty = httpx.get(f"http://127.0.0.1:{control_port}/devices?faulty=true", timeout=5).json()
+        token = read_token(default_token_file(control_port))
+        assert token is not None
+        faulty = httpx.get(f"http://127.0.0.1:{control_port}/devices?faulty=true", timeout=5,
+                           headers={"Authorization": f"Bearer {token}"}).json()
+        refused = httpx.get(f"http://127.0.0.1:{control_port}/devices?faulty=true", timeout=5)
         status = subprocess.run([sys.executable, "-m", "fleetmon", "--config", str(folder / "fleetmon.yaml"), "status"],
                                 capture_output=True, text=True, timeout=60)
     finally:
@@ -49,6 +54,8 @@ def test_demo_monitors_a_simulated_province_with_faults_and_ctrl_c_stops_everyth
     assert status.returncode == 0, status.stderr
     assert "Thanh Hóa" in status.stdout
     assert f"http://127.0.0.1:{control_port}/devices" in output and "probe nvr-" in output
+    assert refused.status_code == 401 and f"Bearer {token}" in output  # the token is needed, and the demo tells it
+    assert not default_token_file(control_port).exists()  # gone with the simulator
     secrets = (folder / "secrets" / "password").read_text().strip()
     assert secrets not in output and secrets not in (folder / "fleetmon.yaml").read_text()
     with pytest.raises(httpx.TransportError):  # Ctrl-C stopped the simulator too: nothing answers there

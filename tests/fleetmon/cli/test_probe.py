@@ -38,6 +38,7 @@ async def test_probe_names_the_failed_disk_the_stopped_recording_and_the_clock_s
     web, rtsp, snmp = free_port(), free_port(), free_port()
     inventory = [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp) for d in sample_fleet(40)]
     (tmp_path / "password").write_text(PASSWORD)
+    (tmp_path / "password").chmod(0o600)  # as a site keeps it: a file open to others is warned about
     config = tmp_path / "fleetmon.yaml"
     config.write_text(f"""data_dir: {tmp_path}
 credentials:
