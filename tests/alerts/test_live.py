@@ -55,10 +55,11 @@ def wait_for(what: str, check: Callable[[], bool], seconds: float) -> None:
 
 
 @pytest.fixture
-def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[Hooks, int, Mailbox, AppContext]]:
+def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[Hooks, httpx.Client, Mailbox, AppContext]]:
     smtp_port, mailbox = smtp_server
     hooks = Hooks([])
     hook_port, control_port = free_port(), free_port()
+    token: list[str] = []
     url = f"sqlite:///{tmp_path / 'fleetmon.db'}"
     store = open_store(url)
     with store.begin() as conn:
@@ -89,7 +90,8 @@ def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[
             return web.json_response({})
 
         async with AsyncExitStack() as stack:
-            await start_fleet(stack, Fleet.from_inventory(INVENTORY), control_port=control_port, services=default_services())
+            started = await start_fleet(stack, Fleet.from_inventory(INVENTORY), control_port=control_port, services=default_services())
+            token.append(started.token)  # the control API wants it
             receiver = web.Application()
             receiver.router.add_post("/hook", hook)
             runner = web.AppRunner(receiver)
@@ -110,7 +112,9 @@ def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[
     try:
         assert ready.wait(30), "the simulator did not start"
         threads[1].start()
-        yield hooks, control_port, mailbox, app
+        with httpx.Client(base_url=f"http://127.0.0.1:{control_port}", headers={"Authorization": f"Bearer {token[0]}"},
+                          timeout=5) as control:
+            yield hooks, control, mailbox, app
     finally:
         if threads[1].is_alive():
             monitor_loop.call_soon_threadsafe(stop_monitor.set)
@@ -122,12 +126,11 @@ def running(tmp_path: Path, smtp_server: tuple[int, Mailbox]) -> Iterator[tuple[
 
 
 def test_a_camera_switched_off_gives_one_ticket_and_one_message_and_on_again_resolves_it(
-        running: tuple[Hooks, int, Mailbox, AppContext]) -> None:
-    hooks, control_port, mailbox, app = running
-    control = f"http://127.0.0.1:{control_port}"
+        running: tuple[Hooks, httpx.Client, Mailbox, AppContext]) -> None:
+    hooks, control, mailbox, app = running
     time.sleep(3 * INTERVAL)  # the fleet seen healthy first
     switched_off = time.monotonic()
-    httpx.post(f"{control}/faults", json={"fault": "offline", "device": CAMERA.id}, timeout=5).raise_for_status()
+    control.post("/faults", json={"fault": "offline", "device": CAMERA.id}).raise_for_status()
     wait_for("the team's message about the camera", lambda: hooks.about(CAMERA.id) == ["opened"], 60)
     took = time.monotonic() - switched_off
     time.sleep(3 * INTERVAL)  # and no second one
@@ -137,7 +140,7 @@ def test_a_camera_switched_off_gives_one_ticket_and_one_message_and_on_again_res
     assert (ticket.kind, ticket.state, ticket.team) == ("device_down", "open", "field")
     [mail] = [m for m in mailbox.messages if CAMERA.id in m["Subject"]]
     assert "thiết bị mất kết nối" in mail["Subject"] and CAMERA.address in mail.get_content()
-    httpx.delete(f"{control}/faults", params={"device": CAMERA.id}, timeout=5).raise_for_status()
+    control.delete("/faults", params={"device": CAMERA.id}).raise_for_status()
     wait_for("the team told it is resolved", lambda: hooks.about(CAMERA.id) == ["opened", "resolved"], 60)
     with app.engine.connect() as conn:
         assert tickets.get(conn, ticket.id).state == "resolved"

@@ -17,6 +17,7 @@ from tests.thirdparty.conftest import ROOT, ThirdPartyCamera
 
 def write_config(folder: Path, camera: ThirdPartyCamera, password: str) -> Path:
     (folder / "camera.password").write_text(password, encoding="utf-8")
+    (folder / "camera.password").chmod(0o600)  # a secret file open to others is warned about
     config = folder / "fleetmon.yaml"
     config.write_text(f"""data_dir: {folder / 'data'}
 credentials:

@@ -37,7 +37,9 @@ HANGING = "hangs-1"
 
 def write_config(folder: Path, camera: ThirdPartyCamera) -> Path:
     (folder / "site.password").write_text(SIMULATOR_PASSWORD, encoding="utf-8")
+    (folder / "site.password").chmod(0o600)  # a secret file open to others is warned about
     (folder / "ipycam.password").write_text(camera.password, encoding="utf-8")
+    (folder / "ipycam.password").chmod(0o600)  # a secret file open to others is warned about
     config = folder / "fleetmon.yaml"
     config.write_text(f"""data_dir: {folder / 'data'}
 metrics: {{port: {free_port()}}}
