@@ -19,6 +19,7 @@ import asyncio
 import platform
 import random
 import re
+import shutil
 import statistics
 import tempfile
 import time
@@ -112,8 +113,11 @@ def main() -> None:
     app = create_app(make_console(config, engine), SECRET)
     camera = next(d for d in fleet if d.kind is DeviceKind.CAMERA)
     pages = {"province status (/status)": "/status", "device page (a camera)": f"/devices/{camera.id}", "tickets board": "/tickets"}
-    asyncio.run(_bench(app, pages, args.repeat))
-    engine.dispose()
+    try:
+        asyncio.run(_bench(app, pages, args.repeat))
+    finally:
+        engine.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
