@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 
 from fleetmon.cli.context import AppContext, pass_app
-from fleetmon.exporters.reports.build import build_report
 from fleetmon.exporters.reports.formats import FORMATS, format_for, render
 from fleetmon.exporters.reports.i18n import LANGUAGES, text_for
-from fleetmon.exporters.reports.period import FORMS, PeriodError, parse_period
-from fleetmon.exporters.reports.ticket_facts import repair_facts
+from fleetmon.exporters.reports.period import FORMS, PeriodError
+from fleetmon.exporters.reports.request import make_report
 from fleetmon.store.areas import AreaError
 
 
@@ -41,15 +40,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def report(app: AppContext, period: str, area: str | None, fmt: str | None, output: Path, lang: str | None, repeated: int | None) -> None:
     """Availability, faults, units to replace and next period's budget, per area and site."""
     settings = app.config.reports
-    if repeated is not None:
-        settings = settings.model_copy(update={"repeated_failures": repeated})
-    try:
-        chosen = parse_period(period, settings.timezone)
-    except PeriodError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
     with app.engine.connect() as conn:
         try:
-            built = build_report(conn, settings, chosen, area, repairs=repair_facts(conn, chosen.start, chosen.end))
+            built = make_report(conn, settings, period, area, repeated)
+        except PeriodError as exc:
+            raise click.BadParameter(str(exc), param_hint="--period") from None
         except AreaError as exc:
             raise click.BadParameter(str(exc), param_hint="--area") from None
     fmt = format_for(output, fmt)

@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fleetmon.console.pages import api, auth, inventory, status, tickets, users, windows
+from fleetmon.console.pages import api, auth, inventory, reports, status, tickets, users, windows
 from fleetmon.console.web import Console
 
 STATIC = Path(__file__).with_name("static")
@@ -74,6 +74,8 @@ def create_app(console: Console, session_secret: str) -> Starlette:
         Route("/inventory", inventory.upload_form),
         Route("/inventory/check", inventory.check, methods=["POST"]),
         Route("/inventory/apply", inventory.apply, methods=["POST"]),
+        Route("/reports", reports.form),
+        Route("/reports/file", reports.download),
         Route("/users", users.listing),
         Route("/users/add", users.change, methods=["POST"]),
         Route("/users/{name:str}/{action:str}", users.change, methods=["POST"]),
