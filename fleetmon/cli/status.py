@@ -145,11 +145,17 @@ def _echo_broken(broken: list[Broken], limit: int) -> None:
         where = " · ".join(part for part in (d.area, d.site, d.address) if part)
         click.echo(f"{'':<13}{where or '(no area)'}")
         click.echo(f"{'':<13}why: {item.reason or '-'}")
-        if item.behind:
-            names = ", ".join(b.device.id for b in item.behind[:20]) + (" …" if len(item.behind) > 20 else "")
-            click.echo(f"{'':<13}unreachable behind it ({len(item.behind)}): {names}")
+        behind = _all_behind(item)
+        if behind:
+            names = ", ".join(b.device.id for b in behind[:20]) + (" …" if len(behind) > 20 else "")
+            click.echo(f"{'':<13}unreachable behind it ({len(behind)}): {names}")
     if len(broken) > limit:
         click.echo(f"… and {len(broken) - limit} more (--limit, --area, --json)")
+
+
+def _all_behind(item: Broken) -> list[Broken]:
+    """The units behind `item`, and behind those (a camera behind an NVR behind a dead switch)."""
+    return [found for b in item.behind for found in (b, *_all_behind(b))]
 
 
 def _line(area: str, counts: Counter[Health]) -> str:
