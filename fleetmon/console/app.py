@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fleetmon.console import actions
 from fleetmon.console.pages import api, auth, inventory, reports, status, tickets, users, windows
 from fleetmon.console.web import Console
 
@@ -84,6 +85,10 @@ def create_app(console: Console, session_secret: str) -> Starlette:
         Route("/api/devices/{device_id:str}", api.device),
         Route("/api/tickets", api.tickets_list),
         Route("/api/tickets/{ticket_id:int}", api.ticket),
+        Route("/api/csrf", actions.csrf),
+        Route("/api/tickets/{ticket_id:int}/{action:str}", actions.ticket_action, methods=["POST"]),
+        Route("/api/windows", actions.windows_api, methods=["GET", "POST"]),
+        Route("/api/windows/{window_id:int}", actions.window_remove, methods=["DELETE"]),
         Route("/export/devices.csv", api.export_devices),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -2,7 +2,7 @@
 doubled, no message lost; a message is repeated only when a kill fell between its delivery and
 its marking (each carries its outbox id as Idempotency-Key, so a receiver can drop the repeat).
 
-12 kills by default; more with FLEETMON_KILL_TRIALS (e.g. 50 for the slow set)."""
+12 kills in the default run; 50 in the slow set (`scripts/test.sh -m slow`), or FLEETMON_KILL_TRIALS there."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from tests.alerts.conftest import Fleet, camera, config
 from tests.peers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIALS = int(os.environ.get("FLEETMON_KILL_TRIALS", "12"))
+TRIALS = 12
+SLOW_TRIALS = int(os.environ.get("FLEETMON_KILL_TRIALS", "50"))
 
 
 @pytest.fixture
@@ -66,9 +67,14 @@ def webhook() -> Iterator[tuple[int, Counter[str]]]:
     thread.join(10)
 
 
-@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.postgres)], ids=["sqlite-one-worker", "postgresql-two-workers"])
+@pytest.mark.parametrize(("workers", "trials"), [
+    pytest.param(1, TRIALS, id="sqlite-one-worker"),
+    pytest.param(2, TRIALS, marks=pytest.mark.postgres, id="postgresql-two-workers"),
+    pytest.param(1, SLOW_TRIALS, marks=pytest.mark.slow, id=f"sqlite-one-worker-{SLOW_TRIALS}-kills"),
+    pytest.param(2, SLOW_TRIALS, marks=[pytest.mark.postgres, pytest.mark.slow], id=f"postgresql-two-workers-{SLOW_TRIALS}-kills"),
+])
 def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytest.FixtureRequest, tmp_path: Path, workers: int,
-                                                                  webhook: tuple[int, Counter[str]]) -> None:
+                                                                  trials: int, webhook: tuple[int, Counter[str]]) -> None:
     """One worker on SQLite killed and restarted; or one of two workers on PostgreSQL killed while the other goes on."""
     port, received = webhook
     url = f"sqlite:///{tmp_path / 'fleetmon.db'}" if workers == 1 else str(request.getfixturevalue("postgres_url"))
@@ -105,7 +111,7 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
     with ExitStack() as running:
         if workers == 2:
             running.enter_context(worker("w2"))  # the worker that is never killed
-        for _ in range(TRIALS):
+        for _ in range(trials):
             with worker() as process:
                 for _ in range(rng.randint(1, 4)):
                     down = rng.sample([d.id for d in devices], rng.randint(0, 4))
@@ -136,7 +142,7 @@ def test_sigkill_at_random_moments_loses_no_ticket_and_no_message(request: pytes
     assert ids, "no message was ever written: the test exercised nothing"
     assert {f"fleetmon-outbox-{i}" for i in ids} == set(received), "a message was lost (or one not in the outbox was sent)"
     repeats = sum(n - 1 for n in received.values())
-    assert repeats <= TRIALS, f"{repeats} repeated deliveries for {TRIALS} kills"
+    assert repeats <= trials, f"{repeats} repeated deliveries for {trials} kills"
     offline = {d for d, s in fleet.statuses.items() if s.state in (Health.DOWN, Health.UNREACHABLE)}
     active = fleet.tickets(*ACTIVE)
     assert {t.subject for t in active if t.kind == "device_down"} == offline  # none lost, none left open
