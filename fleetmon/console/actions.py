@@ -21,11 +21,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fleetmon.alerts import outbox, tickets, windows
+from fleetmon.alerts import windows
 from fleetmon.alerts.tickets import Repair, Ticket, TicketError
 from fleetmon.alerts.windows import Window
 from fleetmon.console.pages.api import _ticket as ticket_json
-from fleetmon.console.pages.tickets import WORKERS, visible_ticket
+from fleetmon.console.pages.tickets import WORKERS, apply_action, visible_ticket
 from fleetmon.console.users import Role
 from fleetmon.console.web import Console, Ctx, Refused, _language, session_user
 from fleetmon.inventory.model import Funding
@@ -118,31 +118,10 @@ def _repair(body: dict[str, Any], me: str) -> Repair:
 
 
 def _act(ctx: Ctx, ticket: Ticket, action: str, body: dict[str, Any]) -> Ticket:
-    me, now, config = ctx.me.name, ctx.console.clock(), ctx.console.config
-    detail = ""
-    with ctx.console.engine.begin() as conn:
-        if action == "ack":
-            changed = tickets.acknowledge(conn, ticket.id, me, now)
-        elif action == "assign":
-            detail = _text(body, "assignee") or me
-            changed = tickets.assign(conn, ticket.id, detail, me, now)
-        elif action == "start":
-            changed = tickets.start(conn, ticket.id, me, now)
-        elif action == "resolve":
-            detail = _text(body, "note")
-            changed = tickets.resolve(conn, ticket.id, me, now, detail)
-        elif action == "close":
-            repair = _repair(body, me)
-            changed = tickets.close(conn, ticket.id, repair, me, now, config)
-            if changed.state == tickets.CLOSED:
-                outbox.enqueue(conn, config, [outbox.Notice(changed, "closed")], now)
-            funding = repair.funding.value if repair.funding else "-"
-            detail = f"{repair.cause}: {repair.action}; cost {repair.cost_vnd}; funding {funding}"
-        else:
-            raise Refused(404, "no such action: ack, assign, start, resolve or close")
-        ctx.audit(conn, f"ticket.{action}", f"#{ticket.id} {ticket.title}", f"{ticket.state} -> {changed.state}"
-                  + (f"; {detail}" if detail else "") + " (api)")
-    return changed
+    """The JSON body as an action (`apply_action`, as the form does)."""
+    repair = _repair(body, ctx.me.name) if action == "close" else None
+    return apply_action(ctx, ticket, action, assignee=_text(body, "assignee"), note=_text(body, "note"), repair=repair,
+                        via=" (api)")
 
 
 @json_api(*WORKERS)

@@ -90,33 +90,42 @@ def act(ctx: Ctx) -> Response:
 
 
 def _apply(ctx: Ctx, ticket: Ticket, action: str) -> Ticket:
+    """The form's fields as an action (`apply_action`)."""
+    repair = None
+    if action == "close":
+        funding = ctx.field("funding")
+        cost = _number(ctx, "cost", int)
+        repair = Repair(cause=ctx.field("cause"), action=ctx.field("action"), parts=ctx.field("parts"),
+                        cost_vnd=int(cost) if cost is not None else None, hours=_number(ctx, "hours", float),
+                        funding=Funding(funding) if funding in {f.value for f in Funding} else None, by=ctx.me.name)
+    return apply_action(ctx, ticket, action, assignee=ctx.field("assignee"), note=ctx.field("note"), repair=repair)
+
+
+def apply_action(ctx: Ctx, ticket: Ticket, action: str, *, assignee: str = "", note: str = "",
+                 repair: Repair | None = None, via: str = "") -> Ticket:
+    """One ticket action through `fleetmon.alerts` (so the CLI's rules hold), audited; the form and the JSON API both call it."""
     me, now, config = ctx.me.name, ctx.console.clock(), ctx.console.config
     detail = ""
     with ctx.console.engine.begin() as conn:
         if action == "ack":
             changed = tickets.acknowledge(conn, ticket.id, me, now)
         elif action == "assign":
-            detail = ctx.field("assignee") or me
+            detail = assignee or me
             changed = tickets.assign(conn, ticket.id, detail, me, now)
         elif action == "start":
             changed = tickets.start(conn, ticket.id, me, now)
         elif action == "resolve":
-            detail = ctx.field("note")
+            detail = note
             changed = tickets.resolve(conn, ticket.id, me, now, detail)
-        elif action == "close":
-            funding = ctx.field("funding")
-            cost = _number(ctx, "cost", int)
-            hours = _number(ctx, "hours", float)
-            repair = Repair(cause=ctx.field("cause"), action=ctx.field("action"), parts=ctx.field("parts"),
-                            cost_vnd=int(cost) if cost is not None else None, hours=hours,
-                            funding=Funding(funding) if funding in {f.value for f in Funding} else None, by=me)
+        elif action == "close" and repair is not None:
             changed = tickets.close(conn, ticket.id, repair, me, now, config)
             if changed.state == tickets.CLOSED:
                 outbox.enqueue(conn, config, [outbox.Notice(changed, "closed")], now)
-            detail = f"{repair.cause}: {repair.action}; cost {repair.cost_vnd}; funding {funding or '-'}"
+            funding = repair.funding.value if repair.funding else "-"
+            detail = f"{repair.cause}: {repair.action}; cost {repair.cost_vnd}; funding {funding}"
         else:
             raise Refused(404, ctx._("No such action."))
-        change = f"{ticket.state} -> {changed.state}" + (f"; {detail}" if detail else "")
+        change = f"{ticket.state} -> {changed.state}" + (f"; {detail}" if detail else "") + via
         ctx.audit(conn, f"ticket.{action}", f"#{ticket.id} {ticket.title}", change)
     return changed
 
