@@ -150,10 +150,12 @@ async def test_a_closed_client_cancels_the_probe_instead_of_crashing() -> None:
     answered = asyncio.Event()
 
     async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        answered.set()
-        await asyncio.sleep(5)
-        writer.close()
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            answered.set()
+            await asyncio.sleep(5)
+        finally:  # also when the test's loop ends first and cancels this handler
+            writer.close()
 
     server = await asyncio.start_server(slow, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
