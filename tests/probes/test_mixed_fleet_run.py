@@ -90,6 +90,7 @@ def _show(rows: list[Row]) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(RUN_SECONDS + 240)  # the run itself, plus snmpsim indexing the recordings and the stop
 async def test_a_mixed_fleet_runs_without_false_downs_or_rows_without_a_change(tmp_path: Path) -> None:
     web, rtsp, snmp = free_port(), free_port(), free_port()
     simulated = [dataclasses.replace(d, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp) for d in sample_fleet(6)]
