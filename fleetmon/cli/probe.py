@@ -119,7 +119,7 @@ async def _probe_all(config: Config, device: Device, credentials: Credentials, s
                 assert isinstance(result, SnmpResult)
                 if result.ok:
                     report.learn(result.identity)
-                report.observations.append(observe.snmp(result, config.monitor))
+                report.observations.append(observe.snmp(result, target, config.monitor))
             elif kind.name == "onvif":  # likewise, and the stream check whatever it found (on site, one run is all there is)
                 camera = await PROBES["onvif"](target, clients)
                 assert isinstance(camera, CameraResult)

@@ -103,7 +103,7 @@ def build_kinds(config: Config, clients: ProbeClients, on_corrected: ClockCorrec
         ProbeKind("reachability", p.reachability, applies=has_service_ports, liveness=lambda d: True,
                   run=runner(clients, "reachability", lambda result, target: observe.reachability(result))),
         ProbeKind("snmp", p.snmp, applies=has_snmp_credentials(config), liveness=lambda d: not has_service_ports(d),
-                  run=runner(clients, "snmp", lambda result, target: observe.snmp(result, rules))),
+                  run=runner(clients, "snmp", lambda result, target: observe.snmp(result, target, rules))),
         ProbeKind("onvif", p.onvif, applies=speaks(Protocol.ONVIF), liveness=lambda d: False,
                   run=runner(clients, "onvif", camera_adapter(config, on_corrected))),
         ProbeKind("snapshot", p.snapshot, applies=is_onvif_camera, liveness=lambda d: False,

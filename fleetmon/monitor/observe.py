@@ -74,7 +74,7 @@ def vendor_http(result: VendorHttpResult) -> Observation:
     return _base(result, alive=True, problems=tuple(result.problems), disks=_disks(result.disks))
 
 
-def snmp(result: SnmpResult, rules: MonitorConfig) -> Observation:
+def snmp(result: SnmpResult, target: Target, rules: MonitorConfig) -> Observation:
     """Uptime (reboots), volumes, disks, ports, clock and the unit's own verdict; for switches, liveness."""
     if not result.ok:
         return failed(result, "SNMP")
@@ -84,9 +84,31 @@ def snmp(result: SnmpResult, rules: MonitorConfig) -> Observation:
             problems.append(Problem(f"volume {v.name} {v.used_percent:.0f} % full", f"volume_full:{v.name}"))
     if result.clock_skew_seconds is not None:
         problems += _clock(result.clock_skew_seconds, rules.clock_skew_limit)
+    problems += drift(target, result.identity.serial, result.identity.model)
     return _base(result, alive=True, problems=tuple(problems), uptime_seconds=result.uptime_seconds,
                  clock_skew_seconds=result.clock_skew_seconds, volumes=tuple(result.volumes) or None,
                  disks=_disks(result.disks) or None)
+
+
+def _comparable(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def drift(target: Target, serial: str, model: str) -> list[Problem]:
+    """What the answering unit says it is against what the inventory records: a swap, or a stale inventory.
+
+    Spelling is not drift: case, spaces and dashes are ignored, and a model one side writes in full
+    ("Hikvision DS-2CD2143G2-I") matches the other's shorter name. An empty side says nothing.
+    """
+    found = []
+    if target.serial and serial and _comparable(serial) != _comparable(target.serial):
+        found.append(Problem(f"unit swapped or inventory out of date: serial {serial} answers, the inventory has "
+                             f"{target.serial}", "unit_swapped:serial"))
+    said, recorded = _comparable(model), _comparable(target.model)
+    if said and recorded and said not in recorded and recorded not in said:
+        found.append(Problem(f"unit swapped or inventory out of date: model {model} answers, the inventory has "
+                             f"{target.model}", "unit_swapped:model"))
+    return found
 
 
 def _clock(skew: float, limit: float) -> tuple[str, ...]:
@@ -143,9 +165,8 @@ def onvif(result: OnvifResult, target: Target, rules: MonitorConfig, stream: Rts
     problems: list[str] = []
     if result.clock_skew_seconds is not None:
         problems += _clock(result.clock_skew_seconds, rules.clock_skew_limit)
-    if target.serial and result.identity and result.identity.serial and result.identity.serial != target.serial:
-        problems.append(f"answers with serial {result.identity.serial}, the inventory says {target.serial}: "
-                        "unit swapped or inventory out of date")
+    if result.identity:
+        problems += drift(target, result.identity.serial, result.identity.model)
     recordings, footage_problems = _footage(result, rules)
     problems += footage_problems
     if stream is not None and not stream.ok:

@@ -41,5 +41,6 @@ class TargetBuilder:
             vendor=firmware_family(device.vendor),
             kind=device.kind.value,
             serial=device.serial,
+            model=device.model,
             clock_skew_limit=self.config.monitor.clock_skew_limit,
         )

@@ -67,6 +67,7 @@ class Target:
     vendor: str = ""
     kind: str = ""
     serial: str = ""  # as the inventory records it: a different one answering means a swapped unit
+    model: str = ""  # as the inventory records it, the same way
     # A clock further off than this is set right when `credentials.correct_clock` allows; None: never.
     # The caller passes its configured limit (`monitor.clock_skew_limit`), so probes read no config.
     clock_skew_limit: float | None = None

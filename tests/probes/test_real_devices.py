@@ -18,6 +18,7 @@ import yaml
 from pydantic import SecretStr
 
 from fleetmon.config import CredentialProfile, MonitorConfig
+from fleetmon.monitor import observe
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.snmp.client import SnmpClient
 from fleetmon.probes.snmp.probe import SnmpResult, probe_snmp
@@ -147,7 +148,8 @@ async def test_a_swapped_unit_is_told(snmpsim: int, client: SnmpClient) -> None:
     swapped = Target("dahua-nvr", "127.0.0.1", snmp_port=snmpsim, timeout=5, kind="nvr", serial="2M00D2APAZTL999",
                      credentials=Credentials(snmp=SnmpV2c(SecretStr("dahua-nvr"))))
     result = await probe_snmp(swapped, client)
-    assert result.problems == ["unit swapped: serial 2M00D2APAZTL62J answers, the inventory has 2M00D2APAZTL999"]
+    assert observe.snmp(result, swapped, MonitorConfig()).problems == (
+        "unit swapped or inventory out of date: serial 2M00D2APAZTL62J answers, the inventory has 2M00D2APAZTL999",)
 
 
 async def test_context_and_watched_ports_come_from_the_config(snmpsim: int, client: SnmpClient,

@@ -31,7 +31,6 @@ depends on it. Reboots are seen by comparing two results (`rebooted_between`).
 from __future__ import annotations
 
 import fnmatch
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,7 +219,6 @@ class SnmpResult(ProbeResult):
     sensors: list[Sensor] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)
     unit_status: str = ""  # the vendor's own verdict on the unit, e.g. "bad" (DAHUA deviceStatus)
-    drift: str = ""  # the unit answering is not the one the inventory records
     measured_at: float = field(default_factory=time.time)
 
     @property
@@ -232,8 +230,6 @@ class SnmpResult(ProbeResult):
         found += [f"port {i.name} {i.oper_status}" for i in self.interfaces if i.down_in_service]
         if self.unit_status:
             found.append(f"unit reports itself {self.unit_status}")
-        if self.drift:
-            found.append(self.drift)
         return found
 
     @property
@@ -650,10 +646,6 @@ def _vendor(mibs: VendorMibs, object_id: ber.Oid, enterprise: ber.Oid, sys_descr
     return mibs.vendor_of_descr(sys_descr) or named or hinted
 
 
-def _normal_serial(serial: str) -> str:
-    return re.sub(r"[\s\-:]", "", serial).upper()
-
-
 async def probe_snmp(target: Target, client: SnmpClient) -> SnmpResult:
     """Read the device's health over SNMP within `target.timeout`; faults are statuses, never exceptions."""
     started = time.perf_counter()
@@ -711,9 +703,6 @@ def _analyse(target: Target, mibs: VendorMibs, vendor: str, values: Values, fail
     sensors = [sensor for table in family.sensor_tables for sensor in _table_sensors(values, table)] + _entity_sensors(values)
     sys_descr = _text(values, SYS_DESCR + (0,))
     identity = _identity(values, family, sys_descr)
-    drift = ""
-    if target.serial and identity.serial and _normal_serial(target.serial) != _normal_serial(identity.serial):
-        drift = f"unit swapped: serial {identity.serial} answers, the inventory has {target.serial}"
     snmp = target.credentials.snmp
     patterns = snmp.ports if snmp is not None else ()
     return result(
@@ -722,5 +711,5 @@ def _analyse(target: Target, mibs: VendorMibs, vendor: str, values: Values, fail
         sys_object_id=".".join(map(str, _object_id(values, SYS_OBJECT_ID + (0,)))), vendor=vendor, identity=identity,
         clock_skew_seconds=None if device_clock is None else device_clock - time.time(),
         volumes=_volumes(values), disks=disks, sensors=sensors, interfaces=_interfaces(values, patterns),
-        unit_status=_unit_status(values, family), drift=drift,
+        unit_status=_unit_status(values, family),
     )

@@ -15,10 +15,11 @@ from fleetmon.probes.http.snapshot import SnapshotResult
 from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
-from fleetmon.probes.snmp.probe import SnmpResult
+from fleetmon.probes.snmp.probe import Identity, SnmpResult
 from fleetmon.probes.target import Target
 
 RULES = MonitorConfig()
+NVR = Target("nvr-1", "127.0.0.1")
 
 
 def found(**facts: object) -> OnvifResult:
@@ -39,6 +40,28 @@ def test_a_unit_answering_with_another_serial_is_named_as_swapped() -> None:
     assert "serial DS-2CD2043-999" in problem and "DS-2CD2043-001" in problem and "swapped" in problem
     same = found(identity=DeviceIdentity("Hikvision", "DS-2CD2043", "V5.7", "DS-2CD2043-001", ""))
     assert onvif(same, target, RULES).problems == ()
+
+
+def test_a_unit_answering_as_another_model_is_drift_but_spelling_is_not() -> None:
+    target = Target("cam-1", "127.0.0.1", model="Hikvision DS-2CD2143G2-I")
+    other = found(identity=DeviceIdentity("Dahua", "IPC-HFW2431S", "V2.8", "", ""))
+    [problem] = onvif(other, target, RULES).problems
+    assert problem.key == "unit_swapped:model"
+    assert "model IPC-HFW2431S answers" in problem and "Hikvision DS-2CD2143G2-I" in problem
+    for spelling in ("ds-2cd2143g2-i", "DS 2CD2143G2 I", "DS-2CD2143G2"):  # case, spaces, the family the unit gives
+        same = found(identity=DeviceIdentity("HIKVISION", spelling, "V5.7", "", ""))
+        assert onvif(same, target, RULES).problems == (), spelling
+    assert onvif(other, Target("cam-1", "127.0.0.1"), RULES).problems == ()  # no model recorded: nothing to compare
+
+
+def test_a_swap_is_told_the_same_way_over_snmp_as_over_onvif() -> None:
+    target = Target("nvr-1", "127.0.0.1", serial="2M00D2APAZTL999", model="DHI-NVR4216")
+    over_snmp = SnmpResult(device_id="nvr-1", probe="snmp", status=ProbeStatus.OK, duration_seconds=0.1,
+                           identity=Identity(vendor="Dahua", model="DHI-NVR5216", serial="2M00D2APAZTL62J"))
+    over_onvif = found(identity=DeviceIdentity("Dahua", "DHI-NVR5216", "V4", "2M00D2APAZTL62J", ""))
+    told = snmp(over_snmp, target, RULES).problems
+    assert [p.key for p in told] == ["unit_swapped:serial", "unit_swapped:model"]
+    assert told == onvif(over_onvif, target, RULES).problems
 
 
 def test_footage_stopped_and_short_retention_are_told_per_group_of_channels() -> None:
@@ -64,7 +87,7 @@ def test_the_clock_limit_is_the_same_for_snmp_as_for_onvif() -> None:
     for skew, expected in ((-100.0, ("clock 100 s behind: footage times are wrong",)), (80.0, ())):
         over_snmp = SnmpResult(device_id="nvr-1", probe="snmp", status=ProbeStatus.OK, duration_seconds=0.1,
                                clock_skew_seconds=skew)
-        assert snmp(over_snmp, rules).problems == expected
+        assert snmp(over_snmp, target, rules).problems == expected
         assert onvif(found(clock_skew_seconds=skew), target, rules).problems == expected
 
 
@@ -72,8 +95,8 @@ def test_volume_fill_is_judged_against_the_configured_percentage() -> None:
     volumes = [Volume("/mnt/hdd1", 1000, 960), Volume("/mnt/hdd2", 1000, 900)]
     result = SnmpResult(device_id="nvr-1", probe="snmp", status=ProbeStatus.OK, duration_seconds=0.1, volumes=volumes,
                         disks=[Disk("2", "HDD2", "failed", "abnormal")])
-    assert snmp(result, RULES).problems == ("disk 2 (HDD2): failed (abnormal)", "volume /mnt/hdd1 96 % full")
-    assert snmp(result, MonitorConfig(volume_full_percent=90)).problems[1:] == (
+    assert snmp(result, NVR, RULES).problems == ("disk 2 (HDD2): failed (abnormal)", "volume /mnt/hdd1 96 % full")
+    assert snmp(result, NVR, MonitorConfig(volume_full_percent=90)).problems[1:] == (
         "volume /mnt/hdd1 96 % full", "volume /mnt/hdd2 90 % full")
 
 
