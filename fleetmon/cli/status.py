@@ -64,7 +64,7 @@ def status(app: AppContext, depth: int, limit: int, area: str, as_json: bool) ->
     by_area: dict[str, Counter[Health]] = defaultdict(Counter)
     for device_id, device in devices.items():
         name = AREA_SEPARATOR.join(device.area_path[:depth]) or "(no area)"
-        by_area[name][last.get(device_id, (Health.UNKNOWN, 0.0))[0]] += 1
+        by_area[name][last[device_id].state if device_id in last else Health.UNKNOWN] += 1
     total: Counter[Health] = sum(by_area.values(), Counter())
 
     def badness(counts: Counter[Health]) -> float:
@@ -89,16 +89,16 @@ def _under(device: Device, area: str) -> bool:
     return tuple(device.area_path[: len(wanted)]) == wanted
 
 
-def _broken(conn: Connection, devices: dict[str, Device], last: dict[str, tuple[Health, float]]) -> list[Broken]:
+def _broken(conn: Connection, devices: dict[str, Device], last: dict[str, statelog.LastState]) -> list[Broken]:
     """Broken units worst first, oldest first within a state; unreachable units nest under their broken parent."""
-    ids = [i for i, (state, _) in last.items() if state in BROKEN and i in devices]
+    ids = [i for i, found in last.items() if found.state in BROKEN and i in devices]
     reasons = _reasons(conn, ids)
     by_device: dict[str, Ticket] = {}
     for ticket in tickets.find(conn, states=ACTIVE, limit=100_000):
         for device_id in (ticket.device_id, *ticket.affected):
             if device_id and device_id not in by_device:
                 by_device[device_id] = ticket
-    found = {i: Broken(devices[i], last[i][0], datetime.fromtimestamp(last[i][1], UTC), reasons.get(i, ""), by_device.get(i))
+    found = {i: Broken(devices[i], last[i].state, datetime.fromtimestamp(last[i].at, UTC), reasons.get(i, ""), by_device.get(i))
              for i in ids}
     top: list[Broken] = []
     for item in found.values():

@@ -99,7 +99,8 @@ def change_state(status: DeviceStatus, device_id: str, at: float, new: Health, r
     if old is not new:
         status.since = at
     status.state, status.cause = new, cause
-    return Transition(device_id=device_id, at=at, old=old, new=new, reason=reason, cause=cause)
+    found = tuple((probe, key_of(p), str(p)) for probe, problems in status.problems.items() for p in problems)
+    return Transition(device_id=device_id, at=at, old=old, new=new, reason=reason, cause=cause, problems=found)
 
 
 def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: bool) -> Transition | None:

@@ -106,3 +106,6 @@ class Transition:
     new: Health
     reason: str
     cause: Cause = Cause.NONE
+    # What each probe found wrong at that moment, as (probe, key, words): a restarted monitor starts
+    # from these, so a degraded unit stays degraded until its probes look again (not unknown → up → degraded).
+    problems: tuple[tuple[str, str, str], ...] = ()

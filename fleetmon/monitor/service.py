@@ -161,9 +161,16 @@ class Monitor:
                 del statuses[gone]
             now = self.clock()
             for device_id in new:
-                statuses[device_id] = resumed.get(device_id) or DeviceStatus(since=now)
+                statuses[device_id] = self._resume(devices[device_id], resumed.get(device_id)) or DeviceStatus(since=now)
             self.view.devices = devices
             self._targets.reset()
+
+    def _resume(self, device: Device, status: DeviceStatus | None) -> DeviceStatus | None:
+        """The logged problems of probes that still apply to the device hold until those probes look again."""
+        if status is not None:
+            probing = {kind.name for kind in self.kinds if kind.applies(device)}
+            status.problems = {probe: found for probe, found in status.problems.items() if probe in probing}
+        return status
 
     def _read_inventory(self) -> Mapping[str, Device]:
         with self.engine.connect() as conn:

@@ -154,6 +154,7 @@ state_changes = Table(
     Column("state", String(16), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("cause", String(16), nullable=False, default=""),
+    Column("problems", Text, nullable=True),  # JSON [[probe, key, words], ...]: where a restarted monitor starts from
     Index("ix_state_changes_device_at", "device_id", "at"),
 )
 

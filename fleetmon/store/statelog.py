@@ -8,12 +8,15 @@ last known state with an `unknown` row at the moment the previous watcher was la
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from fleetmon.health.model import Cause, DeviceStatus, Health, Transition
+from fleetmon.probes.findings import Problem
 from fleetmon.store.schema import state_changes, workers
 
 
@@ -25,15 +28,42 @@ def write(conn: Connection, transitions: Sequence[Transition]) -> None:
     if transitions:
         conn.execute(
             insert(state_changes),
-            [{"device_id": t.device_id, "at": _when(t.at), "state": t.new.value, "reason": t.reason[:2000], "cause": t.cause.value}
-             for t in transitions],
+            [{"device_id": t.device_id, "at": _when(t.at), "state": t.new.value, "reason": t.reason[:2000], "cause": t.cause.value,
+              "problems": _problems_json(t.problems)} for t in transitions],
         )
 
 
-def last_states(conn: Connection, device_ids: Iterable[str]) -> dict[str, tuple[Health, float]]:
-    """Each device's newest logged state and its time."""
+MAX_KEPT_PROBLEMS = 64  # per change: a recorder with every channel failing is still one bounded row
+MAX_PROBLEM_CHARS = 500
+
+
+def _problems_json(problems: tuple[tuple[str, str, str], ...]) -> str | None:
+    if not problems:
+        return None
+    kept = [[probe, key[:MAX_PROBLEM_CHARS], words[:MAX_PROBLEM_CHARS]] for probe, key, words in problems[:MAX_KEPT_PROBLEMS]]
+    return json.dumps(kept, ensure_ascii=False)
+
+
+def _problems(text: str | None) -> tuple[tuple[str, str, str], ...]:
+    """A row's problems; rows written before they were kept, or unreadable, have none."""
+    try:
+        rows = json.loads(text) if text else []
+        return tuple((str(probe), str(key), str(words)) for probe, key, words in rows)
+    except (ValueError, TypeError):
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class LastState:
+    state: Health
+    at: float
+    problems: tuple[tuple[str, str, str], ...]
+
+
+def last_states(conn: Connection, device_ids: Iterable[str]) -> dict[str, LastState]:
+    """Each device's newest logged state, its time and the problems it was made of."""
     ids = list(device_ids)
-    found: dict[str, tuple[Health, float]] = {}
+    found: dict[str, LastState] = {}
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
         newest = (
@@ -42,11 +72,11 @@ def last_states(conn: Connection, device_ids: Iterable[str]) -> dict[str, tuple[
             .group_by(state_changes.c.device_id)
             .subquery()
         )
-        latest = (select(state_changes.c.device_id, state_changes.c.state, state_changes.c.at)
+        latest = (select(state_changes.c.device_id, state_changes.c.state, state_changes.c.at, state_changes.c.problems)
                   .join(newest, newest.c.id == state_changes.c.id))
         rows = conn.execute(latest)
         for row in rows:
-            found[row.device_id] = (Health(row.state), row.at.timestamp())
+            found[row.device_id] = LastState(Health(row.state), row.at.timestamp(), _problems(row.problems))
     return found
 
 
@@ -58,14 +88,23 @@ def take_over(conn: Connection, device_ids: Iterable[str], watched_until: float 
     """
     statuses: dict[str, DeviceStatus] = {}
     gaps = []
-    for device_id, (state, at) in last_states(conn, device_ids).items():
-        statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now)
-        if state is not Health.UNKNOWN:
-            gap_start = max(at, watched_until if watched_until is not None else at)
+    for device_id, last in last_states(conn, device_ids).items():
+        statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now, problems=held_problems(last.problems))
+        if last.state is not Health.UNKNOWN:
+            gap_start = max(last.at, watched_until if watched_until is not None else last.at)
             reason = "not watched: the monitor was not running"
-            gaps.append(Transition(device_id, min(gap_start, now), state, Health.UNKNOWN, reason, Cause.MONITOR))
+            gaps.append(Transition(device_id, min(gap_start, now), last.state, Health.UNKNOWN, reason, Cause.MONITOR,
+                                   problems=last.problems))  # carried, so a second restart still knows them
     write(conn, gaps)
     return statuses
+
+
+def held_problems(problems: Iterable[tuple[str, str, str]]) -> dict[str, tuple[str, ...]]:
+    """Problems by probe, as the health machine keeps them: each stays until its probe looks again."""
+    held: dict[str, tuple[str, ...]] = {}
+    for probe, key, words in problems:
+        held[probe] = (*held.get(probe, ()), Problem(words, key))
+    return held
 
 
 def heartbeat(conn: Connection, worker_id: str, now: float, started: float | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.service import Monitor, ProbeKind
 from fleetmon.monitor.sweep import ProbeRunner
+from fleetmon.probes.findings import Problem
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 from fleetmon.store.engine import open_store
@@ -81,11 +82,12 @@ def store(tmp_path: Path, devices: Devices) -> Engine:
     return engine
 
 
-def monitor(engine: Engine, run: ProbeRunner = tcp_connect, clock: Callable[[], float] = time.time) -> Monitor:
+def monitor(engine: Engine, run: ProbeRunner = tcp_connect, clock: Callable[[], float] = time.time,
+            more: Sequence[ProbeKind] = ()) -> Monitor:
     schedule = ProbeSchedule(interval=INTERVAL, timeout=0.3)
     config = Config(probes=ProbesConfig(reachability=schedule, jitter=0.5))
     kind = ProbeKind("reachability", schedule, applies=lambda d: True, liveness=lambda d: True, run=run)
-    return Monitor(config=config, engine=engine, kinds=[kind], worker_id="test-worker", clock=clock)
+    return Monitor(config=config, engine=engine, kinds=[kind, *more], worker_id="test-worker", clock=clock)
 
 
 async def wait_for(condition, seconds: float) -> float:  # type: ignore[no-untyped-def]
@@ -142,6 +144,42 @@ async def test_restart_loses_and_duplicates_nothing_and_logs_the_gap_as_unknown(
         await wait_for(lambda: second.view.statuses["cam-2"].state is Health.DOWN, 4 * INTERVAL)
     assert logged(store, "cam-0") == ["up", "unknown", "up"]
     assert logged(store, "cam-2") == ["up", "down", "unknown", "down"]
+
+
+async def test_a_degraded_unit_stays_degraded_across_a_restart_until_its_probe_looks_again(devices: Devices, store: Engine) -> None:
+    """Not unknown → up → degraded: the problems logged with its last change hold until the probe that found them
+    reports again, and then they go only if that probe no longer finds them."""
+    disk_failed = True
+    snmp_may_answer = asyncio.Event()
+
+    async def disk_check(target: Target) -> Observation:
+        await snmp_may_answer.wait()
+        problems = (Problem("disk 2 (HDD2): failed", "disk_failed:2"),) if disk_failed and target.device_id == "cam-0" else ()
+        return Observation(device_id=target.device_id, probe="snmp", status=ProbeStatus.OK, at=time.time(),
+                           duration_seconds=0.0, alive=True, problems=problems)
+
+    def with_disks(engine: Engine) -> Monitor:
+        disks = ProbeKind("snmp", ProbeSchedule(interval=30.0, timeout=0.3), applies=lambda d: True, liveness=lambda d: False,
+                          run=disk_check)
+        return monitor(engine, more=[disks])
+
+    async with AsyncExitStack() as stack:
+        first = with_disks(store)
+        snmp_may_answer.set()
+        await first.start(stack)
+        await wait_for(lambda: first.view.statuses["cam-0"].state is Health.DEGRADED, 3 * INTERVAL)
+    snmp_may_answer.clear()
+    async with AsyncExitStack() as stack:
+        second = with_disks(store)
+        await second.start(stack)
+        statuses = second.view.statuses
+        await wait_for(lambda: statuses["cam-0"].state is not Health.UNKNOWN, 3 * INTERVAL)
+        assert statuses["cam-0"].state is Health.DEGRADED and statuses["cam-0"].reasons == ("disk 2 (HDD2): failed",)
+        disk_failed = False  # replaced while the monitor was down
+        snmp_may_answer.set()
+        await wait_for(lambda: statuses["cam-0"].state is Health.UP, 3 * INTERVAL)
+    assert logged(store, "cam-0") == ["up", "degraded", "unknown", "degraded", "up"]
+    assert logged(store, "cam-1") == ["up", "unknown", "up"]
 
 
 async def test_a_hanging_device_costs_one_timeout_not_the_sweep(store: Engine, devices: Devices) -> None:
