@@ -333,6 +333,41 @@ class ReplacementPriceConfig(_Model):
     other: int | None = Field(default=None, ge=0)
 
 
+class SmtpConfig(_Model):
+    """An SMTP server to send through: alert emails and the monthly reports."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    password: SecretRef | None = None
+    sender: str = "fleetmon@localhost"
+
+
+class ReportRecipient(_Model):
+    """An address outside the console's users that gets an area's monthly report ("" area: the whole fleet)."""
+
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    area: str = ""
+    language: Literal["vi", "en", ""] = ""  # "" : reports.language
+
+
+class ReportMailConfig(_Model):
+    """The previous month's report by email, sent once per month by `fleetmon run` (or `fleetmon report --email`).
+
+    Recipients: every active budget officer with an email address (their area's report; the whole
+    fleet for an officer without an area), and the `to` list.
+    """
+
+    enabled: bool = False
+    day: int = Field(default=1, ge=1, le=28)  # of the month, on reports.timezone's calendar
+    hour: int = Field(default=7, ge=0, le=23)
+    smtp: SmtpConfig = SmtpConfig()
+    to: tuple[ReportRecipient, ...] = ()
+    formats: tuple[Literal["pdf", "xlsx", "csv"], ...] = ("pdf", "xlsx")  # attached; the body is the HTML report
+    check_every: Seconds = 900.0  # how often `fleetmon run` looks for a month's mail not yet sent
+
+
 class ReportsConfig(_Model):
     """Maintenance reports for budget officers (`fleetmon report`)."""
 
@@ -341,6 +376,7 @@ class ReportsConfig(_Model):
     repeated_failures: int = Field(default=3, ge=1)  # down episodes in a period that mark a unit as failing repeatedly
     service_life_years: ServiceLifeConfig = ServiceLifeConfig()
     replacement_price_vnd: ReplacementPriceConfig = ReplacementPriceConfig()
+    email: ReportMailConfig = ReportMailConfig()
 
     @model_validator(mode="after")
     def _known_timezone(self) -> ReportsConfig:
@@ -495,14 +531,8 @@ class TicketsConfig(_Model):
         return self.sla.get(severity) or DEFAULT_SLA[severity]  # type: ignore[call-overload]
 
 
-class EmailChannel(_Model):
+class EmailChannel(SmtpConfig):
     type: Literal["email"] = "email"
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    starttls: bool = False
-    username: str = ""
-    password: SecretRef | None = None
-    sender: str = "fleetmon@localhost"
     to: tuple[str, ...] = Field(min_length=1)
 
 

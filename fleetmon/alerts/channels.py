@@ -17,7 +17,7 @@ from email.utils import formatdate
 import httpx
 
 from fleetmon.alerts.outbox import Pending
-from fleetmon.config import AlertmanagerChannel, EmailChannel, TelegramChannel, WebhookChannel
+from fleetmon.config import AlertmanagerChannel, EmailChannel, SmtpConfig, TelegramChannel, WebhookChannel
 
 AnyChannel = EmailChannel | WebhookChannel | TelegramChannel | AlertmanagerChannel
 TIMEOUT_SECONDS = 15.0
@@ -50,24 +50,29 @@ def message_id(message: Pending) -> str:
     return f"<fleetmon-outbox-{message.id}@fleetmon>"
 
 
+def send_email(server: SmtpConfig, mail: EmailMessage) -> None:
+    """Send `mail` through `server` (blocking); every failure is a `DeliveryError` without the password."""
+    try:
+        with smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS) as smtp:
+            if server.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if server.username and server.password is not None:
+                smtp.login(server.username, server.password.resolve().get_secret_value())
+            smtp.send_message(mail)
+    except smtplib.SMTPAuthenticationError:
+        raise DeliveryError(f"SMTP server {server.host}:{server.port} refused the login of {server.username}") from None
+    except smtplib.SMTPResponseException as exc:
+        raise DeliveryError(f"SMTP server {server.host}:{server.port} answered {exc.smtp_code}") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP server {server.host}:{server.port}: {type(exc).__name__}") from None
+
+
 def _email(channel: EmailChannel, message: Pending) -> None:
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = channel.sender, ", ".join(channel.to), message.subject
     mail["Message-ID"], mail["Date"] = message_id(message), formatdate(usegmt=True)
     mail.set_content(message.body)
-    try:
-        with smtplib.SMTP(channel.host, channel.port, timeout=TIMEOUT_SECONDS) as smtp:
-            if channel.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if channel.username and channel.password is not None:
-                smtp.login(channel.username, channel.password.resolve().get_secret_value())
-            smtp.send_message(mail)
-    except smtplib.SMTPAuthenticationError:
-        raise DeliveryError(f"SMTP server {channel.host}:{channel.port} refused the login of {channel.username}") from None
-    except smtplib.SMTPResponseException as exc:
-        raise DeliveryError(f"SMTP server {channel.host}:{channel.port} answered {exc.smtp_code}") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP server {channel.host}:{channel.port}: {type(exc).__name__}") from None
+    send_email(channel, mail)
 
 
 async def _post(client: httpx.AsyncClient, what: str, url: str, json: object, headers: dict[str, str] | None = None) -> None:

@@ -78,6 +78,8 @@ def check_config(app: AppContext) -> None:
     secrets = {f"credentials.{name}.{key}": secret for name, profile in config.credentials.items()
                for key, secret in profile.secrets().items()}
     secrets |= {f"notifications.{key}": secret for key, secret in config.notifications.secrets().items()}
+    if config.reports.email.smtp.password is not None:
+        secrets["reports.email.smtp.password"] = config.reports.email.smtp.password
     if config.web.session_secret is not None:
         secrets["web.session_secret"] = config.web.session_secret
     if config.database_url is not None:

@@ -18,6 +18,7 @@ import click
 from fleetmon.alerts.service import start_tickets
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.config import Config, ListenConfig
+from fleetmon.console.report_mail import start_report_mail
 from fleetmon.console.service import start_console
 from fleetmon.logs import setup_logging
 from fleetmon.monitor.kinds import build_kinds
@@ -67,6 +68,7 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
         await start_tickets(config, engine, monitor.worker_id, stack, monitor.view)  # tickets and repair alerts (fleetmon.alerts)
         url = await start_metrics(monitor.view, config, stack)
         console = await start_console(config, engine, monitor.view, stack)  # the web console (fleetmon.console)
+        await start_report_mail(config, engine, stack)  # the monthly report to budget officers, when configured
         log.info("worker %s: metrics at %s, console at %s", monitor.worker_id, url, console)
         click.echo(f"fleetmon {monitor.worker_id}: monitoring {len(monitor.view.statuses)} devices; metrics at {url}"
                    + (f"; console at {console}" if console else ""))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 
 import click
+from sqlalchemy import Connection
 
 from fleetmon.cli.context import AppContext, pass_app
 from fleetmon.console import audit, users
-from fleetmon.console.users import Role, UserError
+from fleetmon.console.users import Role, User, UserError
 
 
 def _me() -> str:
@@ -32,17 +34,18 @@ def users_group() -> None:
 @users_group.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--area", default="", help="For an area viewer: the area path it may see (and everything under it).")
+@click.option("--area", default="", help="For an area viewer or a budget officer: the area path it may see (and everything under it).")
 @click.option("--language", type=click.Choice(["vi", "en"]), default=None)
+@click.option("--email", default="", help="For a budget officer: where the monthly report goes (reports.email in the config).")
 @click.option("--password", "password", default=None, envvar="FLEETMON_USER_PASSWORD",
               help="Default: asked for (or $FLEETMON_USER_PASSWORD, for scripts).")
 @pass_app
-def add(app: AppContext, name: str, role: str, area: str, language: str | None, password: str | None) -> None:
+def add(app: AppContext, name: str, role: str, area: str, language: str | None, email: str, password: str | None) -> None:
     """Add a user."""
     secret = _password(password)
     with app.engine.begin() as conn:
         try:
-            user = users.add(conn, name, secret, Role(role), area, language or "")
+            user = users.add(conn, name, secret, Role(role), area, language or "", email)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
         audit.record(conn, _me(), "user.add", user.name, f"role {user.role.value}" + (f", area {user.area}" if user.area else ""))
@@ -56,22 +59,34 @@ def add(app: AppContext, name: str, role: str, area: str, language: str | None, 
 def passwd(app: AppContext, name: str, password: str | None) -> None:
     """Set a user's password; the user's open sessions end."""
     secret = _password(password)
-    with app.engine.begin() as conn:
-        try:
-            user = users.set_password(conn, name, secret)
-        except UserError as exc:
-            raise click.ClickException(str(exc)) from None
-        audit.record(conn, _me(), "user.passwd", user.name, "password set")
+    user = _change(app, lambda conn: users.set_password(conn, name, secret), "user.passwd", lambda u: "password set")
     click.echo(f"password of {user.name} changed")
 
 
-def _set_active(app: AppContext, name: str, active: bool) -> None:
+def _change(app: AppContext, change: Callable[[Connection], User], action: str, detail: Callable[[User], str]) -> User:
+    """Make one change to a user and log it in the audit log, in one transaction; a refusal is one line."""
     with app.engine.begin() as conn:
         try:
-            user = users.set_active(conn, name, active)
+            user = change(conn)
         except UserError as exc:
             raise click.ClickException(str(exc)) from None
-        audit.record(conn, _me(), "user.enable" if active else "user.disable", user.name)
+        audit.record(conn, _me(), action, user.name, detail(user))
+    return user
+
+
+@users_group.command("email")
+@click.argument("name")
+@click.argument("address")
+@pass_app
+def email(app: AppContext, name: str, address: str) -> None:
+    """Set the address a user's monthly report goes to ('' for none)."""
+    user = _change(app, lambda conn: users.set_email(conn, name, address), "user.email",
+                   lambda u: "email set" if u.email else "email removed")
+    click.echo(f"{user.name}: monthly report {'to ' + user.email if user.email else 'not mailed'}")
+
+
+def _set_active(app: AppContext, name: str, active: bool) -> None:
+    user = _change(app, lambda conn: users.set_active(conn, name, active), "user.enable" if active else "user.disable", lambda u: "")
     click.echo(f"{user.name} {'enabled' if active else 'disabled'}")
 
 
@@ -101,4 +116,5 @@ def list_users(app: AppContext) -> None:
         click.echo("no users; add the first administrator with: fleetmon users add NAME --role administrator")
         return
     for u in found:
-        click.echo(f"{u.name:<20} {u.role.value:<15} {'active' if u.active else 'disabled':<9} {u.area}")
+        click.echo(f"{u.name:<20} {u.role.value:<15} {'active' if u.active else 'disabled':<9} {u.area}"
+                   + (f"  <{u.email}>" if u.email else ""))

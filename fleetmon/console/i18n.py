@@ -7,6 +7,7 @@ it passes to templates with `N_` so that extraction finds them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -44,7 +45,24 @@ WORDS: dict[str, str] = {
     "login_refused": N_("login refused"), "other": N_("other"),
     "area": N_("area"), "site": N_("site"), "device": N_("device"),
     "camera": N_("camera"), "nvr": N_("recorder"), "switch": N_("switch"),
+    # a ticket's history, as fleetmon.alerts writes it (in English, in the store)
+    "fault seen again": N_("fault seen again"), "fault cleared": N_("fault cleared"), "power cut": N_("power cut"),
+    "opened": N_("opened"), "owner asked": N_("owner asked"), "reopened": N_("reopened"), "to technician": N_("to technician"),
+    "escalated": N_("escalated"), "repair overdue": N_("repair overdue"), "assigned": N_("assigned"), "started": N_("started"),
+    "repair recorded": N_("repair recorded"),
+    "monitoring no longer sees it": N_("monitoring no longer sees it"),
+    "units came back with reset uptimes: the site lost power": N_("units came back with reset uptimes: the site lost power"),
+    "the fault stayed away for the confirmation period": N_("the fault stayed away for the confirmation period"),
 }
+
+# A ticket event's detail with values in it, as fleetmon.alerts writes it, and the message it reads as.
+EVENT_DETAILS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"asked (?P<owner>.+) to check power and router first"), N_("asked %(owner)s to check power and router first")),
+    (re.compile(r"not acknowledged within (?P<minutes>[\d.]+) min"), N_("not acknowledged within %(minutes)s min")),
+    (re.compile(r"not repaired within (?P<hours>[\d.]+) h"), N_("not repaired within %(hours)s h")),
+    (re.compile(r"upkeep plan (?P<plan>.+): every (?P<days>[\d.]+) days"), N_("upkeep plan %(plan)s: every %(days)s days")),
+    (re.compile(r"healthy since (?P<since>.+) UTC"), N_("healthy since %(since)s UTC")),
+)
 
 
 @cache
@@ -59,12 +77,26 @@ def word(language: str) -> Callable[[str], str]:
     return lambda key: gettext(WORDS.get(key, key)) if key else ""
 
 
+def event_detail(language: str) -> Callable[[str], str]:
+    """A ticket event's detail in `language`; text the engine did not write (a technician's note) as it is."""
+    gettext = translations(language).gettext
+
+    def read(detail: str) -> str:
+        for pattern, message in EVENT_DETAILS:
+            if found := pattern.fullmatch(detail):
+                return gettext(message) % found.groupdict()
+        return gettext(WORDS[detail]) if detail in WORDS else detail
+
+    return read
+
+
 @cache
 def environment(language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(default=True),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals["word"] = word(language)
+    env.globals["event_detail"] = event_detail(language)
     env.globals["lang"] = language
     env.filters["vnd"] = vnd
     env.filters["when"] = when

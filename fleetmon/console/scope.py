@@ -41,7 +41,8 @@ class Scope:
     def devices(self, every: Mapping[str, Device]) -> dict[str, Device]:
         if self.whole_fleet:
             return {k: d for k, d in every.items() if d.active}
-        return {k: d for k, d in every.items() if d.active and self.covers(d.area_path)}
+        covered = {area: self.covers(area) for area in {d.area for d in every.values()}}  # each area's text split once
+        return {k: d for k, d in every.items() if d.active and covered[d.area]}
 
     def device(self, every: Mapping[str, Device], device_id: str) -> Device | None:
         found = every.get(device_id)

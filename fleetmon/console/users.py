@@ -4,12 +4,14 @@ Roles:
     administrator   everything: users, inventory import, tickets, windows
     technician      works tickets and maintenance windows, sees the whole fleet
     area_viewer     police of an area: sees only its area subtree, changes nothing
-    budget_officer  sees the whole fleet and its tickets and repair costs, changes nothing
+    budget_officer  sees the whole fleet (or, given an area, that subtree) with its tickets and repair
+                    costs, changes nothing; with an email address, gets that area's report every month
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -20,6 +22,7 @@ from fleetmon.inventory.model import AREA_SEPARATOR, split_area_path
 from fleetmon.store.schema import console_users, utcnow
 
 MIN_PASSWORD = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _hasher = PasswordHasher()
 # Verified when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
@@ -45,6 +48,7 @@ class User:
     language: str
     active: bool
     session_epoch: int
+    email: str = ""
 
     @property
     def can_work_tickets(self) -> bool:
@@ -58,7 +62,7 @@ class User:
 def _user(row: object) -> User:
     r = row._mapping  # type: ignore[attr-defined]
     return User(id=r["id"], name=r["name"], role=Role(r["role"]), area=r["area"], language=r["language"], active=r["active"],
-                session_epoch=r["session_epoch"])
+                session_epoch=r["session_epoch"], email=r["email"])
 
 
 def _check_password(password: str) -> None:
@@ -70,10 +74,17 @@ def _normal_area(role: Role, area: str) -> str:
     path = split_area_path(area)
     if role is Role.AREA_VIEWER and not path:
         raise UserError("an area viewer needs an area (e.g. 'Thanh Hóa / Thọ Xuân')")
-    return AREA_SEPARATOR.join(path) if role is Role.AREA_VIEWER else ""
+    return AREA_SEPARATOR.join(path) if role in (Role.AREA_VIEWER, Role.BUDGET_OFFICER) else ""
 
 
-def add(conn: Connection, name: str, password: str, role: Role, area: str = "", language: str = "") -> User:
+def _normal_email(email: str) -> str:
+    email = email.strip()
+    if email and (len(email) > 254 or not _EMAIL.match(email)):
+        raise UserError(f"{email!r} is not an email address")
+    return email
+
+
+def add(conn: Connection, name: str, password: str, role: Role, area: str = "", language: str = "", email: str = "") -> User:
     name = name.strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise UserError("a user name is 1 to 100 characters without spaces")
@@ -83,6 +94,7 @@ def add(conn: Connection, name: str, password: str, role: Role, area: str = "", 
     now = utcnow()
     conn.execute(insert(console_users).values(name=name, password_hash=_hasher.hash(password), role=role.value,
                                               area=_normal_area(role, area), language=language, active=True, session_epoch=0,
+                                              email=_normal_email(email),
                                               created_at=now, updated_at=now))
     found = by_name(conn, name)
     assert found is not None
@@ -126,6 +138,11 @@ def set_active(conn: Connection, name: str, active: bool) -> User:
 
 def set_language(conn: Connection, name: str, language: str) -> User:
     return _change(conn, name, language=language)
+
+
+def set_email(conn: Connection, name: str, email: str) -> User:
+    """The address the monthly report goes to ("" : none)."""
+    return _change(conn, name, email=_normal_email(email))
 
 
 def authenticate(conn: Connection, name: str, password: str) -> User | None:

@@ -80,6 +80,8 @@ class Ctx:
         if self.user.role is Role.AREA_VIEWER:
             scope = Scope.of_area(self.user.area)
             return NOTHING if scope.whole_fleet else scope  # an area viewer without an area sees nothing, never everything
+        if self.user.role is Role.BUDGET_OFFICER:
+            return Scope.of_area(self.user.area)  # an area's officer: that subtree, as in the monthly mail
         return Scope()
 
     @property

@@ -328,6 +328,21 @@ console_users = Table(
     Column("session_epoch", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("email", String(254), nullable=False, default="", server_default=""),  # budget officers: the monthly report
+)
+
+# The monthly report mails: one row per (month, address, area), claimed before sending and stamped
+# when sent, so a restart, a second worker or a repeated `fleetmon report --email` never sends twice.
+report_mailings = Table(
+    "report_mailings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period", String(16), nullable=False),  # 2026-10
+    Column("recipient", String(254), nullable=False),
+    Column("area", Text, nullable=False, default=""),
+    Column("claimed_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("sent_at", UTCDateTime, nullable=True),
+    UniqueConstraint("period", "recipient", "area"),
 )
 
 # Who changed what, from where: ticket actions, windows, users, inventory imports.

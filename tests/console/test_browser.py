@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import base64
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.console.conftest import PASSWORD, World
+from tests.console.conftest import PASSWORD, SAM_SON, XUAN_LAP, World
 from tests.peers import missing, need_binary
 
 # Pages and the browser behave the same on either store: SQLite is enough here.
@@ -115,10 +117,132 @@ def test_a_technician_acknowledges_and_closes_a_ticket_on_a_phone(browser: Any, 
     assert closed.repair is not None and closed.repair.cost_vnd == 450_000 and closed.repair.by == "tech"
 
 
+def _downloads(driver: Any, folder: Path) -> Path:
+    """Let the browser save downloads into `folder` (headless Chromium refuses them otherwise)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    return folder
+
+
+def _downloaded(folder: Path, pattern: str, seconds: float = 20) -> list[Path]:
+    """The finished downloads matching `pattern` once one has arrived (none after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = [p for p in folder.glob(pattern) if not p.name.endswith(".crdownload")]
+        if found and not list(folder.glob("*.crdownload")):
+            return found
+        time.sleep(0.1)
+    return []
+
+
+def _refused(driver: Any) -> str:
+    """The refusal page's message ("" when the page is not a refusal)."""
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, "main .error, p.error")
+    return str(found[0].text) if found and "từ chối" in driver.title else ""
+
+
 def test_an_area_viewer_typing_another_areas_device_url_gets_nothing(browser: Any, live_console: str) -> None:
     _sign_in(browser, live_console, "police")
     browser.get(live_console + "/devices/ss-cam-1")
-    assert "Không có thiết bị này" in browser.page_source and "Sầm Sơn" not in browser.page_source
+    assert "Không có thiết bị này" in _refused(browser) and "Sầm Sơn" not in browser.page_source
     browser.get(live_console + "/devices/xl-cam-1")
     assert "xl-cam-1" in browser.find_element("tag name", "h1").text
     _shot(browser, "device")
+
+
+def test_an_area_viewer_finds_no_other_area_by_page_api_or_download(browser: Any, live_console: str, world: World,
+                                                                    tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    _sign_in(browser, live_console, "police")
+    [other] = [t.id for t in world.fleet.tickets() if t.device_id == "ss-cam-1"]
+    [own] = [t.id for t in world.fleet.tickets() if t.device_id == "xl-cam-1"]
+    # by page: what the viewer can click through shows its own district only
+    for path in ("/status", "/tickets", f"/site?area={XUAN_LAP}&site=Chợ Xuân Lập"):
+        browser.get(live_console + path)
+        assert not _refused(browser), path
+        assert "ss-cam" not in browser.page_source and "Sầm Sơn" not in browser.page_source, path
+    browser.get(live_console + "/tickets")
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "a[href^='/tickets/']")]
+    assert any(f"#{own} " in text for text in links) and not any(f"#{other} " in text for text in links)
+    # by typed URL and by the JSON API: refused as if it did not exist
+    for path in (f"/tickets/{other}", f"/site?area={SAM_SON}&site=Bãi biển", "/status?area=Thanh Hóa / Sầm Sơn"):
+        browser.get(live_console + path)
+        assert _refused(browser), path
+        assert "ss-cam" not in browser.page_source, path
+    browser.get(live_console + "/api/devices/xl-cam-1")
+    assert '"id":"xl-cam-1"' in browser.find_element(By.TAG_NAME, "body").text.replace(" ", "")
+    for path in ("/api/devices/ss-cam-1", f"/api/tickets/{other}", "/api/status?area=Thanh Hóa / Sầm Sơn"):
+        browser.get(live_console + path)
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert '"error"' in body and "ss-cam" not in body and "Sầm Sơn" not in body, path
+    # by download: the device export holds the own district only
+    folder = _downloads(browser, tmp_path / "downloads")
+    browser.get(live_console + "/export/devices.csv")
+    [export] = _downloaded(folder, "*.csv")
+    text = export.read_text("utf-8-sig")
+    assert "xl-cam-1" in text and "ss-cam" not in text
+    export.unlink()
+    # and the reports form: its list has no other district, and a list edited to ask for one is refused
+    browser.get(live_console + "/reports")
+    areas = Select(browser.find_element(By.NAME, "area"))
+    assert [o.get_attribute("value") for o in areas.options] == ["Thanh Hóa / Thọ Xuân", XUAN_LAP]
+    browser.find_element(By.NAME, "period").clear()
+    browser.find_element(By.NAME, "period").send_keys("2026-05")
+    Select(browser.find_element(By.NAME, "format")).select_by_value("csv")
+    browser.execute_script("const o = document.createElement('option'); o.value = arguments[0]; o.text = o.value;"
+                           "arguments[1].add(o); arguments[1].value = o.value;", SAM_SON, areas._el)
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert "Không có địa bàn này" in _refused(browser)
+    assert _downloaded(folder, "*", seconds=2) == []
+    browser.get(live_console + "/reports")
+    browser.find_element(By.NAME, "period").clear()
+    browser.find_element(By.NAME, "period").send_keys("2026-05")
+    Select(browser.find_element(By.NAME, "format")).select_by_value("csv")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    [report] = _downloaded(folder, "fleetmon-report-*.csv")
+    text = report.read_text("utf-8-sig")
+    assert "Xuân Lập" in text and "ss-cam" not in text and "Sầm Sơn" not in text
+
+
+def test_a_form_sent_without_its_csrf_token_is_refused(browser: Any, live_console: str, world: World) -> None:
+    from selenium.webdriver.common.by import By
+
+    _sign_in(browser, live_console, "tech")
+    [ticket] = [t for t in world.fleet.tickets() if t.device_id == "xl-cam-1"]
+    browser.get(f"{live_console}/tickets/{ticket.id}")
+    button = browser.find_element(By.ID, "ack")
+    browser.execute_script("arguments[0].form.querySelector('input[name=csrf]').remove()", button)
+    _click(browser, button)
+    assert "Biểu mẫu đã hết hạn" in _refused(browser)
+    [after] = [t for t in world.fleet.tickets() if t.id == ticket.id]
+    assert after.state == "open" and after.assignee in ("", None)
+    browser.get(f"{live_console}/tickets/{ticket.id}")  # the same form with its token goes through
+    _click(browser, browser.find_element(By.ID, "ack"))
+    [after] = [t for t in world.fleet.tickets() if t.id == ticket.id]
+    assert after.state == "acknowledged"
+
+
+def test_five_wrong_passwords_pause_the_next_sign_in(browser: Any, live_console: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    def attempt(password: str) -> str:
+        browser.get(live_console + "/login")
+        browser.find_element(By.NAME, "name").send_keys("tech")
+        browser.find_element(By.NAME, "password").send_keys(password)
+        _click(browser, browser.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+        errors = browser.find_elements(By.CSS_SELECTOR, ".error")
+        return str(errors[0].text) if errors else ""
+
+    for n in range(5):
+        assert "Sai tên đăng nhập hoặc mật khẩu" in attempt(f"wrong-{n}"), n
+    paused = attempt(PASSWORD)  # the right password, but too soon
+    assert re.search(r"Hãy chờ (\d+) giây", paused), paused
+    seconds = int(re.search(r"Hãy chờ (\d+) giây", paused).group(1))  # type: ignore[union-attr]
+    assert 25 <= seconds <= 30
+    assert browser.current_url.startswith(live_console + "/login")
+    browser.get(live_console + "/status")
+    assert browser.current_url.startswith(live_console + "/login")  # not signed in

@@ -52,3 +52,25 @@ def test_every_message_is_translated_and_the_mo_files_are_up_to_date(tmp_path: P
         assert {m.id: m.string for m in po if m.id and m.string} == {m.id: m.string for m in mo if m.id}, f"{lang}: recompile the .mo"
         if lang == "vi":
             assert all(m.string for m in po if m.id), "untranslated Vietnamese messages"
+
+
+@SQLITE_ONLY
+def test_a_tickets_history_reads_in_the_pages_language(signed_in: Callable[[str], Client], world: World) -> None:
+    client = signed_in("tech")
+    [ticket] = [t.id for t in world.fleet.tickets() if t.device_id == "xl-cam-1"]
+    client.post(f"/tickets/{ticket}/ack", data={"csrf": csrf_of(client.get(f"/tickets/{ticket}").text)})
+    history = client.get(f"/tickets/{ticket}").text.split("<table class=\"list\">")[-1]
+    assert "mở phiếu" in history and "đã tiếp nhận" in history
+    assert "opened" not in history and "acknowledged" not in history
+    english = client.get(f"/tickets/{ticket}?lang=en").text.split("<table class=\"list\">")[-1]
+    assert "opened" in english and "acknowledged" in english
+
+
+def test_the_engines_event_details_are_translated_with_their_values() -> None:
+    vi, en = i18n.event_detail("vi"), i18n.event_detail("en")
+    assert vi("not acknowledged within 30 min") == "không được tiếp nhận trong 30 phút"
+    assert vi("healthy since 2026-05-28 10:00 UTC") == "hoạt động ổn định từ 2026-05-28 10:00 UTC"
+    assert vi("asked Ông Ba to check power and router first") == "đã nhờ Ông Ba kiểm tra nguồn điện và bộ định tuyến trước"
+    assert vi("monitoring no longer sees it") == "hệ thống giám sát không còn thấy lỗi"
+    assert vi("Thay bộ nguồn") == "Thay bộ nguồn"  # a technician's own words stay as written
+    assert en("not repaired within 8 h") == "not repaired within 8 h"

@@ -46,7 +46,8 @@ def visible_ticket(ctx: Ctx, ticket_id: int) -> Ticket:
 def board(ctx: Ctx) -> Response:
     area, state, severity = ctx.arg("area"), ctx.arg("state"), ctx.arg("severity")
     found = board_tickets(ctx, area, state, severity)
-    areas = sorted({" / ".join(d.area_path[:2]) for d in ctx.devices().values() if d.area_path})
+    named = {d.area for d in ctx.devices().values()}  # a few hundred areas: each split once, not once per device
+    areas = sorted({" / ".join(path[:2]) for path in map(split_area_path, named) if path})
     return ctx.render("tickets.html", tickets=found, area=area, state=state, severity=severity, areas=areas,
                       states=tickets.STATES, severities=SEVERITIES)
 
