@@ -123,7 +123,7 @@ def _bounded_text(text: str) -> bool:
     return len(text) <= MAX_TEXT and text == text.strip() and text.isprintable()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(answers=_answers())
 @example(answers={"GetSystemDateAndTime": ENVELOPE.format(_clock(["23", "59", "60", "2026", "6", "30", "UTC"])),
                   "GetDeviceInformation": ENVELOPE.format(_identity(["Acme\x1b[2J", "C1\n\nforged line", "x" * 5000])),

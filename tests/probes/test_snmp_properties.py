@@ -202,7 +202,7 @@ def _check(result: SnmpResult) -> None:
         assert problem.isprintable() and len(problem) <= 4 * MAX_TEXT, problem
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=_agents())
 @example(  # an agent whose volume is "fuller" than its size: no volume, not one at 200 %
     case=({HR_STORAGE_ENTRY + (2, 1): (ber.OBJECT_IDENTIFIER, _oid(HR_STORAGE_FIXED_DISK)),
