@@ -179,7 +179,8 @@ def _read_csv(path: Path) -> list[list[Any]]:
 
 
 def _check_xlsx_parts(path: Path) -> bool:
-    """Refuse an XLSX whose parts would expand past the limits, before any is parsed; True if it holds formulas.
+    """Refuse an XLSX whose parts would expand past the limits, before any is parsed; True if it holds
+    formulas or error values (cells only openpyxl tells apart from blanks).
 
     The zip directory's sizes bound what is decompressed (reading stops there), and each
     XML part is scanned for a text run longer than any cell can hold: a 1 MB file holding a
@@ -202,7 +203,8 @@ def _check_xlsx_parts(path: Path) -> bool:
     return formulas
 
 
-_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+# A formula (<f>) or a cell typed as an error value (<c ... t="e">): calamine reads both as blanks.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]|<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*\bt=[\"']e[\"']")
 
 
 def _scan_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -224,7 +226,7 @@ def _scan_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> 
                                      "(the most a spreadsheet cell holds)")
                 if "worksheets/" in member.filename and not formulas:
                     formulas = _FORMULA_TAG.search(tail + chunk) is not None
-                tail = chunk[-64:]
+                tail = chunk[-256:]  # a cell tag cut by the chunk boundary is still seen whole
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
         raise SheetError(f"{path}: a damaged XLSX workbook ({member.filename}: {exc.__class__.__name__})") from None
     return formulas
@@ -233,13 +235,17 @@ def _scan_xml(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> 
 def _read_xlsx(path: Path) -> list[list[Any]]:
     """The first worksheet's cells, read to the sheet's real end (not the extent it declares).
 
-    openpyxl and its parsers raise many kinds of exception on damaged files; at this boundary
-    each becomes one `SheetError`, with the row reading had reached.
+    calamine (Rust) reads a sheet ~15 times faster than openpyxl, but reads a formula without a
+    calculated value and an error value (#REF!) as blanks: a sheet holding either is read by
+    openpyxl, which tells them apart. The readers raise many kinds of exception on damaged files;
+    at this boundary each becomes one `SheetError`, with the row reading had reached.
     """
     _check_size(path)
     formulas = _check_xlsx_parts(path)
     rows: list[list[Any]] = []
     try:
+        if not formulas:
+            return _calamine_rows(path)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and dates it cannot read
             values = _open_first_sheet(path, data_only=True)
@@ -257,6 +263,30 @@ def _read_xlsx(path: Path) -> list[list[Any]]:
         raise SheetError(f"{path}:{len(rows) + 1}: a damaged XLSX workbook ({exc.__class__.__name__}); "
                          "open and save it again in a spreadsheet program") from None
     return rows
+
+
+def _calamine_rows(path: Path) -> list[list[Any]]:
+    """The first sheet's cells as openpyxl gives them: blanks None, whole numbers int, from row 1 and column A."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        if not workbook.sheet_names:
+            raise SheetError(f"{path}: the workbook has no worksheet")
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    finally:
+        workbook.close()
+    if len(rows) > MAX_ROWS:
+        raise _too_many_rows(path)
+    return [[_calamine_value(v) for v in row] for row in rows]
+
+
+def _calamine_value(value: Any) -> Any:
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # calamine gives every number as a float; the sheet wrote 5, not 5.0
+    return value
 
 
 def _uncalculated(value: Any, formula: Any) -> Any:

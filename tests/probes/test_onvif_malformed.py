@@ -63,7 +63,7 @@ BROKEN: dict[str, Callable[[str], str]] = {
 
 
 def operation_of(request: bytes) -> str:
-    found = re.search(rb"<(?:\w+:)?(Get\w+)\b", request.split(b"Body", 1)[-1])
+    found = re.search(rb"<(?:\w+:)?([A-Z]\w+)\b", request.split(b"Body", 1)[-1])
     return found.group(1).decode() if found else ""
 
 

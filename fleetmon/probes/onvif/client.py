@@ -364,10 +364,13 @@ class DeviceSession:
 
 
 def utc_timestamp(value: Any) -> float | None:
-    """An ONVIF tt:DateTime (Date + Time parts) as a Unix timestamp, None when absent or impossible."""
+    """An ONVIF tt:DateTime (Date + Time parts) as a Unix timestamp, None when absent or impossible.
+
+    A leap second (23:59:60) reads as the second before it, as SNMP's DateAndTime does.
+    """
     try:
         date, clock = value.Date, value.Time
-        moment = dt.datetime(date.Year, date.Month, date.Day, clock.Hour, clock.Minute, clock.Second, tzinfo=dt.UTC)
+        moment = dt.datetime(date.Year, date.Month, date.Day, clock.Hour, clock.Minute, min(clock.Second, 59), tzinfo=dt.UTC)
     except (AttributeError, TypeError, ValueError, OverflowError):
         return None
     return moment.timestamp()

@@ -24,6 +24,7 @@ from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifCli
 from fleetmon.probes.onvif.recording import find_recordings
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.target import Target
+from fleetmon.probes.text import plain_text
 
 MAX_PROFILES = 32  # a 64-channel recorder: URIs of the first 32 are plenty to find its cameras
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
@@ -55,7 +56,7 @@ class OnvifResult(ProbeResult):
 
 
 def _text(value: Any) -> str:
-    return str(value).strip() if value is not None else ""
+    return plain_text(str(value)) if value is not None else ""
 
 
 async def identity_of(session: DeviceSession) -> DeviceIdentity:

@@ -14,6 +14,7 @@ from typing import Any
 
 from fleetmon.probes.findings import Recording
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError
+from fleetmon.probes.text import plain_text
 
 MAX_RESULT_PAGES = 20
 KEEP_ALIVE = "PT10S"
@@ -23,16 +24,19 @@ def _seconds(value: Any) -> float | None:
     """Unix seconds of an xs:dateTime (one without a zone is UTC, as ONVIF sends them)."""
     if not isinstance(value, dt.datetime):
         return None
-    return (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
+    try:  # zeep keeps a zone like +99:99, which only fails here
+        return (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
+    except (ValueError, OverflowError):
+        return None
 
 
 def _recording(info: Any) -> Recording:
     source = getattr(info, "Source", None)
     channel = (getattr(source, "SourceId", None) or getattr(source, "Name", None) or "") if source else ""
-    return Recording(token=str(getattr(info, "RecordingToken", "") or ""), channel=str(channel),
+    return Recording(token=plain_text(str(getattr(info, "RecordingToken", "") or "")), channel=plain_text(str(channel)),
                      earliest=_seconds(getattr(info, "EarliestRecording", None)),
                      latest=_seconds(getattr(info, "LatestRecording", None)),
-                     status=str(getattr(info, "RecordingStatus", "") or "Unknown"))
+                     status=plain_text(str(getattr(info, "RecordingStatus", "") or "")) or "Unknown")
 
 
 async def find_recordings(session: DeviceSession) -> list[Recording]:

@@ -108,6 +108,7 @@ from fleetmon.probes.snmp.oids import (
     vendor_mibs,
 )
 from fleetmon.probes.target import Target
+from fleetmon.probes.text import MAX_TEXT, plain_text
 
 TIMETICKS_WRAP_SECONDS = 2**32 / 100  # sysUpTime wraps after ~497 days
 REBOOT_SLACK_SECONDS = 30.0
@@ -119,7 +120,6 @@ SHORT_TABLES_KINDS = frozenset(("camera", "switch"))  # no host tables: ports (a
 # Tables most agents lack: asked for their first cell (one varbind) and walked only where they answer.
 PROBED_TABLES = ((ENT_PHYSICAL_ENTRY, ENT_COLUMNS), (ENT_SENSOR_ENTRY, ENT_SENSOR_COLUMNS))
 ENTITY_ROWS = 10  # entPhysicalTable rows read: the chassis comes first; a stack's line cards are not identity
-MAX_TEXT = 255
 
 BUCKET = 9  # every table's entry OID is at least this long: rows are looked up in their bucket only
 
@@ -354,7 +354,7 @@ def _text(values: Values, oid: ber.Oid) -> str:
     found = values.get(oid)
     if found is None or found[0] != ber.OCTET_STRING:
         return ""
-    return found[1][:MAX_TEXT].decode("utf-8", errors="replace").replace("\x00", "").strip()
+    return plain_text(found[1][:MAX_TEXT].decode("utf-8", errors="replace").replace("\x00", ""))
 
 
 def _number(values: Values, oid: ber.Oid) -> int | None:
@@ -365,6 +365,12 @@ def _number(values: Values, oid: ber.Oid) -> int | None:
         return ber.to_int(*found)
     except ber.BerError:
         return None
+
+
+def _count(values: Values, oid: ber.Oid) -> int | None:
+    """A Counter32 an agent may send as a signed INTEGER: below zero it counts nothing."""
+    number = _number(values, oid)
+    return number if number is not None and number >= 0 else None
 
 
 def _object_id(values: Values, oid: ber.Oid) -> ber.Oid:
@@ -419,7 +425,8 @@ def _volumes(values: Values) -> list[Volume]:
         units = _number(values, cells.get(HR_STORAGE_UNITS, ())) or 0
         size = _unsigned32(_number(values, cells.get(HR_STORAGE_SIZE, ())))
         used = _unsigned32(_number(values, cells.get(HR_STORAGE_USED, ())))
-        if units > 0 and size is not None and used is not None:
+        # A volume "fuller" than its size (agents with broken 64-bit arithmetic) is no reading, not 200 % full.
+        if units > 0 and size is not None and used is not None and used <= size:
             volumes.append(Volume(_text(values, cells.get(HR_STORAGE_DESCR, ())), size * units, used * units))
     return volumes
 
@@ -457,6 +464,8 @@ def _table_disks(values: Values, table: DiskTable) -> list[Disk]:
         percent = _number(values, _cell(cells, columns, "used_percent"))
         capacity_bytes = capacity * table.unit_bytes if capacity is not None and capacity >= 0 else None
         free_bytes = free * table.unit_bytes if free is not None and free >= 0 else None
+        if capacity_bytes is not None and free_bytes is not None and free_bytes > capacity_bytes:
+            free_bytes = None  # more free than there is: the agent's free space says nothing
         if state == "ok" and percent is not None and percent >= 100:
             state = "full"
         disk_id = str(index[0]) if index else "?"
@@ -555,8 +564,8 @@ def _serial_text(values: Values, oid: ber.Oid) -> str:
         if byte >= 10:
             break
         digits += str(byte).encode()
-    printable = raw.decode("utf-8", errors="replace").replace("\x00", "").strip()
-    return digits.decode() if len(digits) >= 6 else printable if printable.isprintable() else ""
+    printable = plain_text(raw.decode("utf-8", errors="replace").replace("\x00", ""))
+    return digits.decode() if len(digits) >= 6 else printable
 
 
 def _chassis(values: Values) -> dict[int, ber.Oid]:
@@ -609,8 +618,8 @@ def _interfaces(values: Values, patterns: tuple[str, ...]) -> list[Interface]:
             name=name,
             oper_status=IF_OPER_STATES.get(oper or 0, "unknown"),
             admin_up=_number(values, cells.get(IF_ADMIN, ())) == 1,
-            in_errors=_number(values, cells.get(IF_IN_ERRORS, ())),
-            out_errors=_number(values, cells.get(IF_OUT_ERRORS, ())),
+            in_errors=_count(values, cells.get(IF_IN_ERRORS, ())),
+            out_errors=_count(values, cells.get(IF_OUT_ERRORS, ())),
             carried_traffic=None if octets is None else octets > 0,
             watched=_watched(name, patterns),
         ))

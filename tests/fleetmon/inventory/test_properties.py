@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,14 @@ def test_any_path_splits_into_normal_names_that_join_and_split_the_same(path: st
     names = split_area_path(path)
     assert all(name == normalise_name(name) and name and not any(s in name for s in AREA_SEPARATORS) for name in names)
     assert split_area_path(join_area_path(names)) == names
+
+
+@given(_NAMES, st.data())
+def test_spellings_that_look_the_same_are_one_area(names: list[str], data: st.DataObject) -> None:
+    """Decomposed accents (NFD), doubled or odd spaces, another case and other separators: the same area."""
+    path = join_area_path(names)
+    spaces = data.draw(st.sampled_from(["  ", "\u00a0", "\t", " "]))
+    respelt = data.draw(st.sampled_from(["/", ">", " / ", " > "])).join(
+        spaces + unicodedata.normalize("NFD", name).replace(" ", spaces) + spaces for name in names)
+    assert split_area_path(respelt) == split_area_path(path) == tuple(names)
+    assert [name_key(n) for n in split_area_path(respelt.upper())] == [name_key(n.upper()) for n in names]

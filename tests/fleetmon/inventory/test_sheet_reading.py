@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -55,6 +56,14 @@ def test_a_spreadsheet_error_value_is_refused(run: Run, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "errors.csv", "id,kind,host,serial", "cam-1,camera,127.0.40.1,#REF!")
     result = run("inventory", "import", str(path))
     assert problems(result, path) == [f"{path}:2: serial: the cell holds the spreadsheet error #REF!, not a value"]
+
+
+def test_an_error_value_in_a_workbook_is_refused_not_read_as_a_blank(run: Run, tmp_path: Path) -> None:
+    """Excel stores #REF! as a cell of type "e"; calamine, the fast reader, reads it as blank."""
+    path = write_xlsx(tmp_path / "errors.xlsx", fleet_rows(2))
+    rewrite_part(path, SHEET, lambda xml: re.sub(rb'<c r="D3"[^>]*>.*?</c>', b'<c r="D3" t="e"><v>#REF!</v></c>', xml))
+    result = run("inventory", "import", str(path))
+    assert problems(result, path) == [f"{path}:3: serial (Serial): the cell holds the spreadsheet error #REF!, not a value"]
 
 
 def test_a_cell_too_long_for_csv_is_refused_by_row(run: Run, tmp_path: Path) -> None:
