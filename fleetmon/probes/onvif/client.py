@@ -135,11 +135,15 @@ class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-as
             declared = response.content_length
             if declared is not None and declared > self.max_bytes:
                 raise _ReplyTooLarge(f"reply of {declared} bytes exceeds the limit of {self.max_bytes}")
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
+            body: bytes | bytearray
+            if declared is not None and "Content-Encoding" not in response.headers:
+                body = await response.read()  # no more than the length declared, itself within bounds
+            else:  # chunked or compressed: counted as it comes (a small gzip can inflate to gigabytes)
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
             # An HTTP-level refusal, or an error page that is no SOAP envelope: the status says it all.
             if response.status in (401, 403) or (response.status >= 300 and b"Envelope" not in body[:1024]):
                 raise zeep.exceptions.TransportError(status_code=response.status)  # type: ignore[no-untyped-call]
