@@ -21,7 +21,7 @@ from fleetmon.inventory.model import Device, DeviceKind, Protocol
 from fleetmon.monitor import observe
 from fleetmon.monitor.kinds import build_kinds, protocols
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.probes.onvif.probe import DeviceIdentity
+from fleetmon.probes.findings import DeviceIdentity
 from fleetmon.probes.registry import PROBES, CameraResult, ProbeClients
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult

@@ -1,5 +1,6 @@
 """What probes find, in types every protocol and every layer above share: one definition of each.
 
+    DeviceIdentity   who a unit says it is (ONVIF GetDeviceInformation)
     Volume           a mounted filesystem (SNMP HOST-RESOURCES)
     Disk, DiskState  a recorder's disk (SNMP vendor and host tables, vendor HTTP APIs)
     Recording        one channel's footage on a recorder (ONVIF Profile G)
@@ -45,6 +46,15 @@ class Problem(str):
 def key_of(problem: str) -> str:
     """The stable key of a problem; a problem without one (a plain `str`) is keyed by its words."""
     return problem.key if isinstance(problem, Problem) else problem
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    manufacturer: str
+    model: str
+    firmware: str
+    serial: str
+    hardware_id: str
 
 
 @dataclass(frozen=True, slots=True)

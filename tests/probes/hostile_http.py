@@ -50,3 +50,22 @@ def status_only(code: int, reason: bytes) -> Handler:
         await writer.drain()
 
     return send
+
+
+def soap_device(answer: Callable[[bytes], tuple[int, bytes]]) -> Handler:
+    """A keep-alive SOAP peer: each request's body goes to `answer`, which gives the HTTP status and reply."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length"))
+                status, body = answer(await reader.readexactly(length))
+                writer.write(b"HTTP/1.1 %d X\r\nContent-Type: application/soap+xml; charset=utf-8\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (status, len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+    return serve

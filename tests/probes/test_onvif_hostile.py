@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 
@@ -80,6 +81,24 @@ async def floods(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         await writer.drain()
 
 
+def _gzip_bomb() -> bytes:
+    """~50 KB that inflate to 50 MB of XML, made without holding the 50 MB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
+    parts = [packer.compress(b"<a>")] + [packer.compress(b"x" * (1 << 20)) for _ in range(50)]
+    return b"".join([*parts, packer.compress(b"</a>"), packer.flush()])
+
+
+GZIP_BOMB = _gzip_bomb()
+
+
+async def gzip_bomb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A small declared length that inflates to 50 MB."""
+    await read_request(reader)
+    body = GZIP_BOMB
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    await writer.drain()
+
+
 async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await read_request(reader)
     writer.write(b"\x00\xff SSH-2.0-OpenSSH nonsense\r\n\r\n")
@@ -128,10 +147,11 @@ async def test_a_stalling_device_costs_one_timeout(serve: Serve, clients: OnvifC
     assert duration < 1.3
 
 
-async def test_a_flood_is_cut_off_with_bounded_memory(clients: OnvifClients) -> None:
+@pytest.mark.parametrize("serve", [floods, gzip_bomb], ids=["chunked-flood", "gzip-bomb"])
+async def test_a_flood_is_cut_off_with_bounded_memory(serve: Serve, clients: OnvifClients) -> None:
     tracemalloc.start()
     try:
-        status, error, _ = await probe_against(floods, clients, timeout=5.0)
+        status, error, _ = await probe_against(serve, clients, timeout=5.0)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

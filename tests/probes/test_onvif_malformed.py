@@ -18,6 +18,7 @@ from fleetmon.probes.onvif.client import OnvifClients
 from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
+from tests.probes.hostile_http import soap_device
 
 ENVELOPE = ('<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" '
             'xmlns:tds="http://www.onvif.org/ver10/device/wsdl" xmlns:trt="http://www.onvif.org/ver10/media/wsdl" '
@@ -73,21 +74,9 @@ class Device:
     def __init__(self, broken: dict[str, str] | None = None) -> None:
         self.broken = broken or {}
 
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length"))
-                op = operation_of(await reader.readexactly(length))
-                body = self.broken.get(op, ENVELOPE.format(GOOD.get(op, ""))).encode()
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml; charset=utf-8\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    def answer(self, request: bytes) -> tuple[int, bytes]:
+        op = operation_of(request)
+        return 200, self.broken.get(op, ENVELOPE.format(GOOD.get(op, ""))).encode()
 
 
 @pytest.fixture
@@ -97,7 +86,7 @@ async def clients() -> AsyncIterator[OnvifClients]:
 
 
 async def probe_device(device: Device, clients: OnvifClients) -> OnvifResult:
-    server = await asyncio.start_server(device.serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(soap_device(device.answer), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with server:

@@ -27,6 +27,7 @@ from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
 from fleetmon.probes.text import MAX_TEXT
+from tests.probes.hostile_http import soap_device
 from tests.probes.test_onvif_malformed import ENVELOPE, Device
 
 SEARCH = ('<tse:{0} xmlns:tse="http://www.onvif.org/ver10/search/wsdl" '
@@ -109,7 +110,7 @@ def peer() -> Iterator[Peer]:
     with asyncio.Runner() as runner:
         stack = AsyncExitStack()
         device = Device()
-        server = runner.run(asyncio.start_server(device.serve, "127.0.0.1", 0))
+        server = runner.run(asyncio.start_server(soap_device(device.answer), "127.0.0.1", 0))
         clients = runner.run(OnvifClients.start(stack))
         try:
             yield Peer(runner, device, clients, server.sockets[0].getsockname()[1])

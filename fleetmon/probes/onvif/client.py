@@ -29,13 +29,12 @@ Every message names the operation ("GetProfiles: ..."). Clients closed under a c
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import errno
-import hashlib
 import os
 import time
-from contextlib import AsyncExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,19 +54,15 @@ from zeep.settings import Settings
 from zeep.wsdl.utils import etree_to_string
 
 from fleetmon.probes.http.limits import classify_error
+from fleetmon.probes.onvif import soap
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 
 WSDL_DIR = os.path.join(os.path.dirname(onvif.__file__), "wsdl")
 USED_SERVICES = ("devicemgmt", "media", "search")
 DEFAULT_MAX_REPLY_BYTES = 1 << 20
+GET_SYSTEM_DATE_AND_TIME = soap.Request("GetSystemDateAndTime", soap.DEVICE)
 KEEPALIVE_SECONDS = 2.0  # a probe's calls reuse one connection; idle ones close soon after
-
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-           "#PasswordDigest")
-_BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 
 # Replies are hostile until parsed: no DTD at all, no entity, no network, lxml's default limits.
 REPLY_SETTINGS = Settings(strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True,
@@ -91,46 +86,16 @@ class _ReplyTooLarge(Exception):
     """Raised inside the read loop, so the connection is dropped, not drained."""
 
 
-class _NotXml(Exception):
-    pass
-
-
 class _TurnedAway(Exception):
     """Connections accepted and closed before any answer, twice: the port refuses service."""
 
 
-class _NotTheAnswer(Exception):
-    """Well-formed XML, but no SOAP envelope or the answer to another operation."""
-
-
-SOAP_ENVELOPES = frozenset({"http://www.w3.org/2003/05/soap-envelope", "http://schemas.xmlsoap.org/soap/envelope/"})
-# Strict, and as closed as zeep's own settings: no DTD, no entity, no network, lxml's size limits.
-_STRICT_PARSER = etree.XMLParser(recover=False, resolve_entities=False, no_network=True, huge_tree=False,
-                                 load_dtd=False, dtd_validation=False, remove_comments=True)
-
-
-def check_reply(content: bytes, expected: etree.QName | None) -> None:
-    """Refuse what zeep would recover from: broken XML, no envelope, the answer to another question.
-
-    A SOAP Fault passes (zeep turns it into its typed exception); trailing NULs and whitespace,
-    which some firmwares append, are tolerated.
-    """
-    try:
-        root = etree.fromstring(content.rstrip(b"\x00 \t\r\n"), _STRICT_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise _NotXml(f"reply is not well-formed XML ({str(exc)[:120]})") from None
-    if root is None or not isinstance(root.tag, str) or etree.QName(root).localname != "Envelope" \
-            or etree.QName(root).namespace not in SOAP_ENVELOPES:
-        raise _NotTheAnswer("reply is not a SOAP envelope")
-    body = root.find(f"{{{etree.QName(root).namespace}}}Body")
-    answer = [child for child in body if isinstance(child.tag, str)] if body is not None else []
-    if not answer:
-        raise _NotTheAnswer("reply has an empty SOAP body")
-    tag = etree.QName(answer[0])
-    if tag.localname == "Fault" or expected is None:
-        return
-    if (tag.namespace, tag.localname) != (expected.namespace, expected.localname):
-        raise _NotTheAnswer(f"reply answers with <{tag.localname}>, not <{expected.localname}>")
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    charset: str | None
 
 
 class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-async ships no types
@@ -142,7 +107,18 @@ class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-as
 
     async def post_xml(self, address: str, envelope: Any, headers: dict[str, str]) -> requests.Response:
         data = etree_to_string(envelope)  # type: ignore[no-untyped-call]
-        headers = {"Content-Type": "application/soap+xml; charset=utf-8", **(headers or {})}
+        got = await self.post(address, data, {"Content-Type": "application/soap+xml; charset=utf-8", **(headers or {})})
+        reply = requests.Response()
+        reply._content = got.body
+        reply.status_code = got.status
+        # Without Content-Type zeep reads the body as plain XML: no MTOM/multipart decoding of hostile input.
+        reply.headers = CaseInsensitiveDict({k: v for k, v in got.headers.items()
+                                             if k.lower() not in ("content-type", "content-encoding")})
+        reply.encoding = got.charset
+        return reply
+
+    async def post(self, address: str, data: bytes, headers: dict[str, str]) -> Reply:
+        """One request; a reply that is an HTTP refusal, an error page or no XML at all raises."""
         try:
             return await self._post(address, data, headers)
         except aiohttp.ClientConnectorError:
@@ -154,29 +130,26 @@ class BoundedTransport(AIOHTTPTransport):  # type: ignore[misc]  # onvif-zeep-as
         except aiohttp.ServerDisconnectedError:
             raise _TurnedAway("the device closed the connection without answering") from None
 
-    async def _post(self, address: str, data: bytes, headers: dict[str, str]) -> requests.Response:
+    async def _post(self, address: str, data: bytes, headers: dict[str, str]) -> Reply:
         async with self.session.post(address, data=data, headers=headers) as response:
             declared = response.content_length
             if declared is not None and declared > self.max_bytes:
                 raise _ReplyTooLarge(f"reply of {declared} bytes exceeds the limit of {self.max_bytes}")
-            body = bytearray()
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
+            body: bytes | bytearray
+            if declared is not None and "Content-Encoding" not in response.headers:
+                body = await response.read()  # no more than the length declared, itself within bounds
+            else:  # chunked or compressed: counted as it comes (a small gzip can inflate to gigabytes)
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise _ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
             # An HTTP-level refusal, or an error page that is no SOAP envelope: the status says it all.
             if response.status in (401, 403) or (response.status >= 300 and b"Envelope" not in body[:1024]):
                 raise zeep.exceptions.TransportError(status_code=response.status)  # type: ignore[no-untyped-call]
             if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-                raise _NotXml(f"HTTP {response.status} reply is not XML")
-            reply = requests.Response()
-            reply._content = bytes(body)
-            reply.status_code = response.status
-            # Without Content-Type zeep reads the body as plain XML: no MTOM/multipart decoding of hostile input.
-            reply.headers = CaseInsensitiveDict({k: v for k, v in response.headers.items()
-                                                 if k.lower() not in ("content-type", "content-encoding")})
-            reply.encoding = response.charset
-            return reply
+                raise soap.NotXml(f"HTTP {response.status} reply is not XML")
+            return Reply(response.status, bytes(body), response.headers, response.charset)
 
 
 async def _load_document(name: str) -> Any:
@@ -197,12 +170,15 @@ class OnvifClients:
 
     session: aiohttp.ClientSession
     clients: dict[str, ZeepAsyncClient]
+    transport: BoundedTransport
+    lean: bool = True  # the steady-state calls without zeep (`soap`); False: zeep for all, as a reference
 
     def __repr__(self) -> str:
-        return f"OnvifClients(services={sorted(self.clients)})"
+        return f"OnvifClients(services={sorted(self.clients)}, lean={self.lean})"
 
     @classmethod
-    async def start(cls, stack: AsyncExitStack, *, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> OnvifClients:
+    async def start(cls, stack: AsyncExitStack, *, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+                    lean: bool = True) -> OnvifClients:
         """Parse the WSDLs (~0.2 s each, once) and open the pool; `stack` closes it."""
         documents = [await _load_document(name) for name in USED_SERVICES]
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS, ssl=False)
@@ -213,27 +189,39 @@ class OnvifClients:
         clients = {name: ZeepAsyncClient(wsdl=document, transport=transport, settings=REPLY_SETTINGS,
                                          plugins=[WsAddressingIfMissingPlugin()])
                    for name, document in zip(USED_SERVICES, documents, strict=True)}
-        return cls(session=session, clients=clients)
+        return cls(session=session, clients=clients, transport=transport, lean=lean)
 
     async def call(self, service: str, address: str, operation: str, params: dict[str, Any] | None = None,
                    header: etree._Element | None = None) -> Any:
-        """One operation of `service` ("devicemgmt", "media", "search") at `address`; errors classified."""
+        """One operation of `service` ("devicemgmt", "media", "search") at `address`, through zeep."""
         client = self.clients[service]
         definition = SERVICES[service]
         binding = client.wsdl.bindings[f"{{{definition['ns']}}}{definition['binding']}"]
         kwargs = dict(params or {})
         if header is not None:
             kwargs["_soapheaders"] = [header]
-        if self.session.closed:
-            raise asyncio.CancelledError("the ONVIF clients are closed: fleetmon is stopping")
-        try:
+        with self._classified(operation):
             # zeep's send_async, with the reply checked between transport and deserialisation
             envelope, headers = binding._create(operation, (), kwargs, client=client, options={"address": address})
             reply = await client.transport.post_xml(address, envelope, headers)
             if reply.status_code not in (201, 202) or reply.content:
                 body = binding.get(operation).output.body
-                check_reply(reply.content, etree.QName(body.qname) if body is not None else None)
+                soap.check_reply(reply.content, etree.QName(body.qname) if body is not None else None)
             return binding.process_reply(client, binding.get(operation), reply)
+
+    async def ask(self, address: str, request: soap.Request, header: str = "") -> etree._Element:
+        """One steady-state operation at `address` without zeep: its answer element, errors as `call`'s."""
+        with self._classified(request.operation):
+            reply = await self.transport.post(address, request.envelope(header), {"Content-Type": request.content_type})
+            return soap.answer_of(reply.body, reply.status, request.answer)
+
+    @contextmanager
+    def _classified(self, operation: str) -> Iterator[None]:
+        """A device's failure as `OnvifCallError`; the clients closed under the call as a cancellation."""
+        if self.session.closed:
+            raise asyncio.CancelledError("the ONVIF clients are closed: fleetmon is stopping")
+        try:
+            yield
         except _CALL_OR_CLOSED_ERRORS as exc:
             if self.session.closed:  # closed under this call (aiohttp: "Session is closed", a dropped connection)
                 raise asyncio.CancelledError("the ONVIF clients were closed during the call: fleetmon is stopping") from None
@@ -243,29 +231,27 @@ class OnvifClients:
 
 
 def security_header(username: str, password: SecretStr, device_time: float) -> etree._Element:
-    """A WS-Security UsernameToken with a PasswordDigest, Created in the device's own clock."""
-    nonce = os.urandom(16)
-    created = dt.datetime.fromtimestamp(device_time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    digest = base64.b64encode(hashlib.sha1(nonce + created.encode() + password.get_secret_value().encode()).digest())
-    security = etree.Element(f"{{{WSSE}}}Security", nsmap={"wsse": WSSE, "wsu": WSU})
-    token = etree.SubElement(security, f"{{{WSSE}}}UsernameToken")
-    etree.SubElement(token, f"{{{WSSE}}}Username").text = username
-    etree.SubElement(token, f"{{{WSSE}}}Password", Type=_DIGEST).text = digest.decode()
-    etree.SubElement(token, f"{{{WSSE}}}Nonce", EncodingType=_BASE64).text = base64.b64encode(nonce).decode()
-    etree.SubElement(token, f"{{{WSU}}}Created").text = created
+    """A WS-Security UsernameToken with a PasswordDigest, Created in the device's own clock (zeep's path)."""
+    token = soap.username_token(password.get_secret_value(), device_time)
+    security = etree.Element(f"{{{soap.WSSE}}}Security", nsmap={"wsse": soap.WSSE, "wsu": soap.WSU})
+    element = etree.SubElement(security, f"{{{soap.WSSE}}}UsernameToken")
+    etree.SubElement(element, f"{{{soap.WSSE}}}Username").text = username
+    etree.SubElement(element, f"{{{soap.WSSE}}}Password", Type=soap.DIGEST).text = token.digest
+    etree.SubElement(element, f"{{{soap.WSSE}}}Nonce", EncodingType=soap.BASE64).text = token.nonce
+    etree.SubElement(element, f"{{{soap.WSU}}}Created").text = token.created
     return security
 
 
 # Everything a device can make zeep, lxml or aiohttp raise. zeep lets parser internals leak on
 # unparseable bodies (an AttributeError on a reply that recovers to no element), hence the last three.
 ONVIF_CALL_ERRORS: tuple[type[Exception], ...] = (
-    TimeoutError, OSError, aiohttp.ClientError, zeep.exceptions.Error, etree.LxmlError, _ReplyTooLarge, _NotXml,
-    _NotTheAnswer, _TurnedAway, AttributeError, TypeError, ValueError, IndexError, KeyError)
+    TimeoutError, OSError, aiohttp.ClientError, zeep.exceptions.Error, etree.LxmlError, _ReplyTooLarge, soap.NotXml,
+    soap.NotTheAnswer, soap.SoapFault, _TurnedAway, AttributeError, TypeError, ValueError, IndexError, KeyError)
 _CALL_OR_CLOSED_ERRORS: tuple[type[Exception], ...] = (*ONVIF_CALL_ERRORS, RuntimeError)
 
 
 def classify(exc: BaseException) -> ProbeStatus:
-    if isinstance(exc, zeep.exceptions.Fault):
+    if isinstance(exc, (zeep.exceptions.Fault, soap.SoapFault)):
         codes = {getattr(code, "localname", str(code)).rsplit(":", 1)[-1] for code in (exc.subcodes or [])}
         codes.add(str(exc.code or "").rsplit(":", 1)[-1])
         if codes & _AUTH_CODES:
@@ -285,13 +271,13 @@ def classify(exc: BaseException) -> ProbeStatus:
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, zeep.exceptions.Fault):
+    if isinstance(exc, (zeep.exceptions.Fault, soap.SoapFault)):
         return f"SOAP fault: {str(exc.message or '')[:200]}"
     if isinstance(exc, zeep.exceptions.TransportError):
         return f"HTTP {exc.status_code}"
     if isinstance(exc, TimeoutError):
         return "no answer in time"
-    if isinstance(exc, (_NotXml, _NotTheAnswer, _ReplyTooLarge, _TurnedAway)):
+    if isinstance(exc, (soap.NotXml, soap.NotTheAnswer, _ReplyTooLarge, _TurnedAway)):
         return str(exc)[:200]  # already in words
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
@@ -315,11 +301,25 @@ class DeviceSession:
 
     async def call(self, service: str, operation: str, params: dict[str, Any] | None = None, *,
                    auth: bool = True) -> Any:
+        """An operation through zeep (services, profiles, addresses, anything unusual)."""
         credentials = self.target.credentials
         header = None
         if auth and credentials.password is not None:
             header = security_header(credentials.username, credentials.password, time.time() + self.skew)
         return await self.clients.call(service, self.xaddrs[service], operation, params, header)
+
+    async def ask(self, service: str, request: soap.Request, *, auth: bool = True) -> etree._Element:
+        """A steady-state operation without zeep: its answer element (see `soap`)."""
+        credentials = self.target.credentials
+        header = ""
+        if auth and credentials.password is not None:
+            header = soap.security_header(credentials.username, credentials.password.get_secret_value(),
+                                          time.time() + self.skew)
+        return await self.clients.ask(self.xaddrs[service], request, header)
+
+    @property
+    def lean(self) -> bool:
+        return self.clients.lean
 
     async def read_clock(self) -> float | None:
         """The device clock's offset from ours (midpoint of the exchange), adopted for signing.
@@ -328,18 +328,27 @@ class DeviceSession:
         """
         before = time.time()
         try:
-            answer = await self.call("devicemgmt", "GetSystemDateAndTime", auth=False)
+            device_time = await self._device_time(auth=False)
         except OnvifCallError as exc:
             if exc.status is not ProbeStatus.AUTH_FAILED:
                 raise
             before = time.time()
-            answer = await self.call("devicemgmt", "GetSystemDateAndTime")
+            device_time = await self._device_time(auth=True)
         after = time.time()
-        device_time = utc_timestamp(getattr(answer, "UTCDateTime", None))
         if device_time is None:
             return None
         self.skew = device_time - (before + after) / 2
         return self.skew
+
+    async def _device_time(self, *, auth: bool) -> float | None:
+        if self.lean:
+            answer = await self.ask("devicemgmt", GET_SYSTEM_DATE_AND_TIME, auth=auth)
+            value = soap.child(answer, "SystemDateAndTime", "UTCDateTime")
+            date, clock = soap.child(value, "Date"), soap.child(value, "Time")
+            return _moment(*(soap.integer(soap.child(date, name)) for name in ("Year", "Month", "Day")),
+                           *(soap.integer(soap.child(clock, name)) for name in ("Hour", "Minute", "Second")))
+        answer = await self.call("devicemgmt", "GetSystemDateAndTime", auth=auth)
+        return utc_timestamp(getattr(answer, "UTCDateTime", None))
 
     async def discover_services(self) -> None:
         """Service addresses from GetServices, else GetCapabilities; the device's own host is kept.
@@ -364,13 +373,15 @@ class DeviceSession:
 
 
 def utc_timestamp(value: Any) -> float | None:
-    """An ONVIF tt:DateTime (Date + Time parts) as a Unix timestamp, None when absent or impossible.
+    """An ONVIF tt:DateTime as zeep reads it (Date + Time parts) as a Unix timestamp, None when absent or impossible."""
+    date, clock = getattr(value, "Date", None), getattr(value, "Time", None)
+    return _moment(*(getattr(date, name, None) for name in ("Year", "Month", "Day")),
+                   *(getattr(clock, name, None) for name in ("Hour", "Minute", "Second")))
 
-    A leap second (23:59:60) reads as the second before it, as SNMP's DateAndTime does.
-    """
+
+def _moment(year: Any, month: Any, day: Any, hour: Any, minute: Any, second: Any) -> float | None:
+    """A leap second (23:59:60) reads as the second before it, as SNMP's DateAndTime does."""
     try:
-        date, clock = value.Date, value.Time
-        moment = dt.datetime(date.Year, date.Month, date.Day, clock.Hour, clock.Minute, min(clock.Second, 59), tzinfo=dt.UTC)
-    except (AttributeError, TypeError, ValueError, OverflowError):
+        return dt.datetime(year, month, day, hour, minute, min(second, 59), tzinfo=dt.UTC).timestamp()
+    except (TypeError, ValueError, OverflowError):
         return None
-    return moment.timestamp()

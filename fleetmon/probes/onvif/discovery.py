@@ -23,8 +23,9 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from fleetmon.probes.findings import DeviceIdentity
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
-from fleetmon.probes.onvif.probe import DeviceIdentity, identity_of
+from fleetmon.probes.onvif.probe import identity_of
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
 

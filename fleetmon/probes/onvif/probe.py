@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetmon.probes.findings import Recording
+from fleetmon.probes.findings import DeviceIdentity, Recording
+from fleetmon.probes.onvif import soap
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError, OnvifClients
 from fleetmon.probes.onvif.recording import find_recordings
 from fleetmon.probes.result import ProbeResult, ProbeStatus
@@ -27,16 +28,9 @@ from fleetmon.probes.target import Target
 from fleetmon.probes.text import plain_text
 
 MAX_PROFILES = 32  # a 64-channel recorder: URIs of the first 32 are plenty to find its cameras
+IDENTITY_FIELDS = ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")
+GET_DEVICE_INFORMATION = soap.Request("GetDeviceInformation", soap.DEVICE)
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceIdentity:
-    manufacturer: str
-    model: str
-    firmware: str
-    serial: str
-    hardware_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +54,11 @@ def _text(value: Any) -> str:
 
 
 async def identity_of(session: DeviceSession) -> DeviceIdentity:
+    if session.lean:
+        answer = await session.ask("devicemgmt", GET_DEVICE_INFORMATION)
+        return DeviceIdentity(*(_text(soap.text(soap.child(answer, name))) for name in IDENTITY_FIELDS))
     info = await session.call("devicemgmt", "GetDeviceInformation")
-    return DeviceIdentity(*(_text(getattr(info, name, None)) for name in
-                            ("Manufacturer", "Model", "FirmwareVersion", "SerialNumber", "HardwareId")))
+    return DeviceIdentity(*(_text(getattr(info, name, None)) for name in IDENTITY_FIELDS))
 
 
 async def _optional(session: DeviceSession, service: str, operation: str, params: dict[str, Any]) -> Any:

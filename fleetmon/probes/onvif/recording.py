@@ -12,12 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from lxml import etree
+
 from fleetmon.probes.findings import Recording
+from fleetmon.probes.onvif import soap
 from fleetmon.probes.onvif.client import DeviceSession, OnvifCallError
+from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.text import plain_text
 
 MAX_RESULT_PAGES = 20
 KEEP_ALIVE = "PT10S"
+FIND_RECORDINGS = soap.Request("FindRecordings", soap.SEARCH, f"<Scope/><KeepAliveTime>{KEEP_ALIVE}</KeepAliveTime>")
 
 
 def _seconds(value: Any) -> float | None:
@@ -30,26 +35,66 @@ def _seconds(value: Any) -> float | None:
         return None
 
 
-def _recording(info: Any) -> Recording:
-    source = getattr(info, "Source", None)
-    channel = (getattr(source, "SourceId", None) or getattr(source, "Name", None) or "") if source else ""
-    return Recording(token=plain_text(str(getattr(info, "RecordingToken", "") or "")), channel=plain_text(str(channel)),
-                     earliest=_seconds(getattr(info, "EarliestRecording", None)),
-                     latest=_seconds(getattr(info, "LatestRecording", None)),
-                     status=plain_text(str(getattr(info, "RecordingStatus", "") or "")) or "Unknown")
+def _recording(token: Any, source: tuple[Any, Any] | None, earliest: Any, latest: Any, status: Any) -> Recording:
+    """One RecordingInformation; `source` is its (SourceId, Name), None when it has no Source."""
+    channel = (source[0] or source[1] or "") if source is not None else ""
+    return Recording(token=plain_text(str(token or "")), channel=plain_text(str(channel)), earliest=_seconds(earliest),
+                     latest=_seconds(latest), status=plain_text(str(status or "")) or "Unknown")
+
+
+def _zeep_page(page: Any) -> tuple[list[Recording], Any]:
+    """A ResultList as zeep read it: its recordings and SearchState."""
+    found = []
+    for info in getattr(page, "RecordingInformation", None) or []:
+        source = getattr(info, "Source", None)
+        found.append(_recording(getattr(info, "RecordingToken", None),
+                                (getattr(source, "SourceId", None), getattr(source, "Name", None)) if source else None,
+                                getattr(info, "EarliestRecording", None), getattr(info, "LatestRecording", None),
+                                getattr(info, "RecordingStatus", None)))
+    return found, getattr(page, "SearchState", "Completed")
+
+
+def _lean_page(answer: etree._Element) -> tuple[list[Recording], Any]:
+    """A GetRecordingSearchResultsResponse read by `soap`: as `_zeep_page` reads zeep's."""
+    page = soap.child(answer, "ResultList")
+    found = []
+    for info in soap.children(page, "RecordingInformation"):
+        source = soap.child(info, "Source")
+        found.append(_recording(soap.text(soap.child(info, "RecordingToken")),
+                                (soap.text(soap.child(source, "SourceId")), soap.text(soap.child(source, "Name")))
+                                if source is not None else None,
+                                soap.date_time(soap.child(info, "EarliestRecording")),
+                                soap.date_time(soap.child(info, "LatestRecording")),
+                                soap.text(soap.child(info, "RecordingStatus"))))
+    return found, "Completed" if page is None else soap.text(soap.child(page, "SearchState"))
+
+
+async def _call(session: DeviceSession, operation: str, params: dict[str, str]) -> Any:
+    """One search operation: the lean path's answer element, or zeep's value."""
+    if session.lean:
+        return await session.ask("search", soap.Request(operation, soap.SEARCH, "".join(
+            soap.element(name, value) for name, value in params.items())))
+    return await session.call("search", operation, params)
 
 
 async def find_recordings(session: DeviceSession) -> list[Recording]:
     """Every recording the device reports; raises `OnvifCallError` as any call does."""
-    token = await session.call("search", "FindRecordings", {"Scope": {}, "KeepAliveTime": KEEP_ALIVE})
+    if session.lean:
+        answer = await session.ask("search", FIND_RECORDINGS)
+        token = soap.text(soap.child(answer, "SearchToken"))
+        if token is None:
+            raise OnvifCallError(ProbeStatus.PROTOCOL_ERROR, "FindRecordings: the answer holds no SearchToken")
+    else:
+        token = await session.call("search", "FindRecordings", {"Scope": {}, "KeepAliveTime": KEEP_ALIVE})
     found: list[Recording] = []
     for _ in range(MAX_RESULT_PAGES):
-        page = await session.call("search", "GetRecordingSearchResults", {"SearchToken": token, "WaitTime": "PT1S"})
-        found.extend(_recording(info) for info in getattr(page, "RecordingInformation", None) or [])
-        if getattr(page, "SearchState", "Completed") == "Completed":
+        page = await _call(session, "GetRecordingSearchResults", {"SearchToken": token, "WaitTime": "PT1S"})
+        recordings, state = _lean_page(page) if session.lean else _zeep_page(page)
+        found.extend(recordings)
+        if state == "Completed":
             break
     try:  # not in a `finally`: after the deadline nothing more is sent; the search expires on the device
-        await session.call("search", "EndSearch", {"SearchToken": token})
+        await _call(session, "EndSearch", {"SearchToken": token})
     except OnvifCallError:
         pass
     return found

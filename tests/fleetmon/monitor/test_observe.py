@@ -10,9 +10,9 @@ from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import DeviceStatus, Health
 from fleetmon.monitor.observe import failed, onvif, snapshot, snmp
 from fleetmon.probes.camera import LOGIN_REFUSED
-from fleetmon.probes.findings import Disk, Recording, Volume
+from fleetmon.probes.findings import DeviceIdentity, Disk, Recording, Volume
 from fleetmon.probes.http.snapshot import SnapshotResult
-from fleetmon.probes.onvif.probe import DeviceIdentity, OnvifResult
+from fleetmon.probes.onvif.probe import OnvifResult
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.rtsp import RtspResult
 from fleetmon.probes.snmp.probe import Identity, SnmpResult
