@@ -34,7 +34,7 @@ from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.probes.registry import ProbeClients
-from fleetmon.process import raise_open_files_limit
+from fleetmon.process import raise_open_files_limit, tune_gc
 
 
 def _cpu() -> float:
@@ -81,6 +81,7 @@ def main() -> None:
                         help="Sweeps of each kind: the first ONVIF sweep also learns stream and snapshot addresses.")
     args = parser.parse_args()
     raise_open_files_limit()
+    tune_gc()  # as `fleetmon run` does
     kinds = args.kinds.split(",")
     print(f"machine: {os.cpu_count()} cores; kinds {kinds}; concurrency {args.concurrency}\n")
     print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) "

@@ -49,17 +49,20 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench.common import ROOT, arguments, cpu_seconds, free_port, rss_bytes, write_section
-from bench.fleet import COMMUNITY, CONTROL_PORT, bench_config, kind_devices, shard, start_simulator, sweep_kind
+from bench.fleet import COMMUNITY, bench_config, kind_devices, shard, start_simulator, sweep_kind
 from fleetmon.exporters.prometheus import render
 from fleetmon.health.machine import Policy
 from fleetmon.health.model import DeviceStatus
+from fleetmon.inventory.importer import read_devices
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
+from fleetmon.inventory.sheets import write_sheet
 from fleetmon.monitor.kinds import build_kinds
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import MonitorView
 from fleetmon.probes.registry import ProbeClients
-from fleetmon.process import raise_open_files_limit
+from fleetmon.process import raise_open_files_limit, tune_gc
+from fleetmon.store.inventory import device_dicts
 
 SECTION = "## Side by side: snmp_exporter and blackbox_exporter"
 PLOT = ROOT / "docs" / "bench_vs_exporters.png"
@@ -164,10 +167,12 @@ async def fleetmon_phases(fleet: list[Device], concurrency: int, simulators: Seq
             "rss_growth": peak_rss_bytes("self") - rss_before}
 
 
-def run_fleetmon(cameras: int, shards: int, concurrency: int, simulators: Sequence[int]) -> dict[str, Any]:
-    """fleetmon's side in a fresh process, so its CPU and memory are its own."""
-    out = subprocess.run([sys.executable, __file__, "--fleetmon-child", str(cameras), "--simulators", str(shards),
-                          "--concurrency", str(concurrency), "--simulator-pids", ",".join(map(str, simulators))],
+def run_fleetmon(fleet: list[Device], folder: Path, concurrency: int, simulators: Sequence[int]) -> dict[str, Any]:
+    """fleetmon's side in a fresh process (so its CPU and memory are its own), on the same fleet read from a sheet."""
+    sheet = folder / "fleetmon.csv"
+    write_sheet(sheet, device_dicts(fleet))
+    out = subprocess.run([sys.executable, __file__, "--fleetmon-child", str(sheet), "--concurrency", str(concurrency),
+                          "--simulator-pids", ",".join(map(str, simulators))],
                          check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.splitlines()[-1]))
 
@@ -245,11 +250,11 @@ def one_size(cameras: int, shards: int, concurrency: int, folder: Path) -> dict[
                 for d in fleet if d.kind in (DeviceKind.CAMERA, DeviceKind.NVR)]
     with ExitStack() as stack:
         simulators = []
-        for k, part in enumerate(slices):
-            simulators.append(start_simulator(part, folder, CONTROL_PORT + k))
+        for part in slices:
+            simulators.append(start_simulator(part, folder, free_port()))
             stack.callback(stop, simulators[-1])
         pids = [s.pid for s in simulators]
-        fleetmon = run_fleetmon(cameras, shards, concurrency, pids)
+        fleetmon = run_fleetmon(fleet, folder, concurrency, pids)
         snmp_exporter = start_exporter(SNMP_EXPORTER, snmp_yml, snmp_port)
         stack.callback(stop, snmp_exporter)
         snmp, snmp_rss = exporter_phase(snmp_exporter, snmp_urls, concurrency, pids, lambda body: b"\nsysUpTime " in body)
@@ -327,12 +332,13 @@ def main() -> None:
     parser.add_argument("--cameras", default="1000,14053,50000,136000", help="fleet sizes, in cameras of the sample province")
     parser.add_argument("--simulators", type=int, default=1, help="simulator processes, each playing a slice of the fleet")
     parser.add_argument("--write", action="store_true", help=f"write the tables into docs/BENCHMARKS.md and {PLOT.name}")
-    parser.add_argument("--fleetmon-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fleetmon-child", type=Path, help=argparse.SUPPRESS)  # the sheet of the fleet to sweep
     parser.add_argument("--simulator-pids", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     raise_open_files_limit()
     if args.fleetmon_child is not None:
-        fleet = [d for part in shard(sample_fleet(args.fleetmon_child), args.simulators) for d in part]
+        tune_gc()  # as `fleetmon run` does
+        fleet = list(read_devices(args.fleetmon_child))
         pids = [int(p) for p in args.simulator_pids.split(",")]
         print(json.dumps(asyncio.run(fleetmon_phases(fleet, args.concurrency, pids))))
         return

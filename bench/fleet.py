@@ -6,6 +6,7 @@ machine), with no spread, as fast as the concurrency allows.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench.common import free_port
 from fleetmon.config import Config, parse_config
 from fleetmon.health.machine import Policy, apply
 from fleetmon.health.model import DeviceStatus, Observation
@@ -41,20 +43,17 @@ def bench_config() -> Config:
 
 
 def shard(fleet: list[Device], shards: int) -> list[list[Device]]:
-    """The fleet in `shards` slices, each on its own ports (10080+k, 10161+k...), for one simulator process each.
+    """The fleet in `shards` slices, each on its own ports, free now, for one simulator process each.
 
-    The simulator serves a port with one socket for every address, so two processes cannot
-    share a port: a slice on its own ports is what lets several processes play one fleet.
+    The simulator serves a port with one socket for every address, so two processes cannot share a
+    port: a slice on its own ports is what lets several processes play one fleet, and ports chosen
+    free keep the bench clear of a simulator someone else runs on the sample's ports.
     """
-    if shards == 1:
-        return [fleet]
     slices: list[list[Device]] = [[] for _ in range(shards)]
+    ports = [(free_port(), free_port(), free_port(socket.SOCK_DGRAM)) for _ in range(shards)]
     for i, device in enumerate(fleet):
-        k = i % shards
-        slices[k].append(dataclasses.replace(device, onvif_port=device.port("onvif_port") + 1000 * k,
-                                             http_port=device.port("http_port") + 1000 * k,
-                                             rtsp_port=device.port("rtsp_port") + 1000 * k,
-                                             snmp_port=device.port("snmp_port") + 1000 * k))
+        web, rtsp, snmp = ports[i % shards]
+        slices[i % shards].append(dataclasses.replace(device, onvif_port=web, http_port=web, rtsp_port=rtsp, snmp_port=snmp))
     return slices
 
 
