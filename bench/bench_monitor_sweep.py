@@ -16,35 +16,25 @@ import copy
 import gc
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench.common import arguments, cpu_seconds
-from fleetmon.config import Config, parse_config
-from fleetmon.health.machine import Policy, apply
-from fleetmon.health.model import DeviceStatus, Observation
+from bench.fleet import bench_config, kind_devices, start_simulator, sweep_kind
+from fleetmon.health.machine import Policy
+from fleetmon.health.model import DeviceStatus
 from fleetmon.inventory.model import Device
 from fleetmon.inventory.sample import sample_fleet
-from fleetmon.inventory.sheets import write_sheet
 from fleetmon.monitor.kinds import build_kinds
-from fleetmon.monitor.sweep import SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
-from fleetmon.monitor.view import SweepStats
 from fleetmon.probes.registry import ProbeClients
-from fleetmon.process import raise_open_files_limit
-from fleetmon.store.inventory import device_dicts
-
-CONTROL_PORT = 16190
+from fleetmon.process import raise_open_files_limit, tune_gc
 
 
 def _cpu() -> float:
@@ -52,37 +42,9 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _config() -> Config:
-    return parse_config({
-        "credentials": {"demo": {"username": "admin", "password": "fleetmon-demo",
-                                 "snmp": {"version": "2c", "community": "public"}}},
-        "default_credentials": "demo",
-    }, "bench")
-
-
-def start_simulator(fleet: list[Device], folder: Path) -> subprocess.Popen[bytes]:
-    sheet = folder / "fleet.csv"
-    write_sheet(sheet, device_dicts(fleet))
-    token_file = folder / "simulator.token"
-    child = subprocess.Popen([sys.executable, "-m", "fleetmon", "simulate", "--inventory", str(sheet),
-                              "--control-port", str(CONTROL_PORT), "--token-file", str(token_file)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            token = token_file.read_text().strip() if token_file.exists() else ""
-            if token and httpx.get(f"http://127.0.0.1:{CONTROL_PORT}/devices/{fleet[0].id}", timeout=5,
-                                   headers={"Authorization": f"Bearer {token}"}).status_code == 200:
-                return child
-            time.sleep(0.5)
-        except httpx.TransportError:
-            time.sleep(0.5)
-    child.kill()
-    raise SystemExit("the simulator did not start")
-
-
 async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int, simulator: int,
                      sweeps: int) -> tuple[dict[str, dict[str, float]], float]:
-    config = _config()
+    config = bench_config()
     statuses = {d.id: DeviceStatus() for d in fleet}
     policy = Policy()
     figures: dict[str, dict[str, float]] = {}
@@ -91,21 +53,13 @@ async def sweep_once(fleet: list[Device], kinds: list[str], concurrency: int, si
         builder = TargetBuilder(config)
         chosen = [k for k in build_kinds(config, clients) if k.name in kinds]
         for kind, sweep in ((k, n) for n in range(1, sweeps + 1) for k in chosen):
-            devices = {d.id: d for d in fleet if kind.applies(d)}
-            targets = [builder.target(d, kind.schedule.timeout) for d in devices.values()]
-
-            def observe(obs: Observation, liveness: Callable[[Device], bool] = kind.liveness,
-                        devices: dict[str, Device] = devices) -> None:  # bound now: the loop moves on to other kinds
-                apply(statuses[obs.device_id], obs, policy, liveness=liveness(devices[obs.device_id]))
-
-            stats = SweepStats(kind.name, kind.schedule.interval)
+            devices = kind_devices(kind, fleet)
             gc.collect()
             cpu, peer, wall = _cpu(), cpu_seconds(simulator), time.perf_counter()
-            plan = SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency)
-            await run_sweep(plan, targets, observe, stats)
+            await sweep_kind(kind, devices, statuses, builder, concurrency, policy)
             figures[f"{kind.name} #{sweep}" if sweeps > 1 else kind.name] = {
                 "wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, "peer": cpu_seconds(simulator) - peer,
-                "devices": len(targets),
+                "devices": len(devices),
                 "failed": sum(1 for i in devices if statuses[i].probes[kind.name].last_status != "ok"),
             }
     # At rest: what the monitor keeps per device between sweeps (its inventory record and its
@@ -127,6 +81,7 @@ def main() -> None:
                         help="Sweeps of each kind: the first ONVIF sweep also learns stream and snapshot addresses.")
     args = parser.parse_args()
     raise_open_files_limit()
+    tune_gc()  # as `fleetmon run` does
     kinds = args.kinds.split(",")
     print(f"machine: {os.cpu_count()} cores; kinds {kinds}; concurrency {args.concurrency}\n")
     print("| devices | kind | probed | wall (s) | fleetmon CPU (s) | CPU per device (ms) | simulator CPU (s) "
