@@ -45,7 +45,7 @@ from fleetmon.simulator.web_context import DEMO_PASSWORD, DEMO_USERNAME
 from fleetmon.store.engine import open_store
 from fleetmon.store.inventory import apply_plan
 from fleetmon.store.schema import state_changes
-from tests.peers import free_port
+from tests.peers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERVAL = 0.4
@@ -96,13 +96,7 @@ async def monitor(config: Path, log: Path) -> AsyncIterator[asyncio.subprocess.P
     try:
         yield process
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await stop_process(process)
 
 
 def rows(engine: Engine) -> list[Row]:
