@@ -7,8 +7,10 @@ to pass quietly.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import socket
 from pathlib import Path
 
@@ -48,3 +50,16 @@ def data_file(*parts: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing from the checkout")
     return path
+
+
+async def stop_process(process: asyncio.subprocess.Process, seconds: float = 60) -> int:
+    """Stop a child as a service manager would (SIGTERM, SIGKILL after `seconds`), wait for it; its exit code."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), seconds)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode

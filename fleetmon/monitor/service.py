@@ -5,7 +5,8 @@
     transitions are buffered and written with the worker's heartbeat, off the event loop
 
 The buffer is kept until a write succeeds: a store that is away (PostgreSQL restarting, a full
-disk) delays the log, it does not lose it. Writes are retried in order with every heartbeat;
+disk) delays the log, it does not lose it; the minutely inventory refresh keeps the devices it
+read before. Writes are retried in order with every heartbeat;
 past `monitor.pending_transitions_limit` the oldest changes are dropped, counted in
 `fleetmon_transitions_dropped_total` and logged once per outage.
 
@@ -34,6 +35,7 @@ from datetime import UTC, datetime
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from fleetmon.config import Config, ProbeSchedule
 from fleetmon.health import machine, rootcause
@@ -105,6 +107,7 @@ class Monitor:
         self._pending_limit = self.config.monitor.pending_transitions_limit
         self._write_failing = False
         self._overflowing = False
+        self._refresh_failing = False
         self._flush_lock = asyncio.Lock()
         self._reload_lock = asyncio.Lock()
         self._running: set[asyncio.Task[None]] = set()
@@ -185,7 +188,18 @@ class Monitor:
             return statelog.take_over(conn, new, watched_until, self.clock())
 
     async def _refresh(self) -> None:
-        await self._reload()
+        """A store that is away keeps the inventory read before: said once per outage, not a traceback a minute."""
+        try:
+            await self._reload()
+        except SQLAlchemyError as exc:
+            if not self._refresh_failing:
+                self._refresh_failing = True
+                log.warning("cannot read the inventory (%s): probing the %d devices read before, retried every %g s",
+                            _one_line(exc), len(self.view.devices), INVENTORY_REFRESH_SECONDS)
+            return
+        if self._refresh_failing:
+            self._refresh_failing = False
+            log.info("inventory readable again: %d devices", len(self.view.devices))
 
     async def _follow_ownership(self) -> None:
         """Devices taken over from a dead worker are probed at once, not at their next sweep."""

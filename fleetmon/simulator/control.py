@@ -47,6 +47,7 @@ CAMERA_FAULTS = frozenset({Fault.SNAPSHOT_BLACK, Fault.SNAPSHOT_FROZEN, Fault.SN
 PARAM_RANGE: dict[Fault, tuple[float, float]] = {
     Fault.SLOW: (0.0, 86_400.0), Fault.REBOOT_LOOP: (1.0, 86_400.0), Fault.FLAPPING: (1.0, 86_400.0),
     Fault.PACKET_LOSS: (0.0, 100.0), Fault.CLOCK_SKEW: (-3.2e9, 3.2e9), Fault.DISK_FAILED: (0.0, 1_000.0),
+    Fault.DRIP: (0.001, 3_600.0), Fault.HUGE_REPLY: (0.0, 10_000.0),
 }
 SPEC = re.compile(r"^(?P<fault>[a-z_]+)(?:=(?P<param>[-+0-9.eE]+))?:(?P<target>[^:]+?)(?P<percent>%)?$")
 

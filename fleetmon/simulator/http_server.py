@@ -12,6 +12,7 @@ reached. Faults a client sees on every HTTP request of a device, applied by one 
     slow                                    each answer delayed by the fault's param seconds
     packet loss                             param % of answers ~1 s late (a TCP retransmission),
                                             the square of that share never answered
+    drip, huge reply, XML bomb              a hostile answer (`fleetmon.simulator.hostile`)
 
 The listener is tied to the loopback interface (`fleetmon.simulator.loopback`); requests from
 outside 127.0.0.0/8 and ::1 are dropped unanswered all the same.
@@ -25,7 +26,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from fleetmon.simulator import isapi, onvif_service, snapshot
+from fleetmon.simulator import hostile, isapi, onvif_service, snapshot
 from fleetmon.simulator.fleet import Fleet
 from fleetmon.simulator.loopback import WILDCARD, is_loopback_peer
 from fleetmon.simulator.state import Fault
@@ -74,6 +75,8 @@ async def transport_faults(request: web.Request, handler: Handler) -> web.Stream
             await asyncio.sleep(RETRANSMISSION_DELAY)
     if Fault.SLOW in faults:
         await asyncio.sleep(device.param(Fault.SLOW))
+    if faults.keys() & hostile.HOSTILE:
+        return await hostile.answer(request, device)
     return await handler(request)
 
 

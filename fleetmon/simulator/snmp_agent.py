@@ -9,7 +9,8 @@ v2c GET/GETNEXT/GETBULK run on the hand-written codec of `fleetmon.probes.snmp.b
 simulator must outrun fleetmon's probes); v3 goes through `fleetmon.simulator.usm`; v1 is not answered. Faults, as a client
 sees them: offline, refused, hang, parent down, flapping and packet loss -> no answer; slow ->
 the answer is delayed; wrong password -> the community is refused (v2c silence) and v3 gets a
-usmStatsWrongDigests report; reboot and reboot loop -> sysUpTime restarts (see `fleetmon.simulator.mib`).
+usmStatsWrongDigests report; reboot and reboot loop -> sysUpTime restarts (see `fleetmon.simulator.mib`);
+garbage BER -> a v2c answer whose varbind list claims 4 GiB.
 """
 
 from __future__ import annotations
@@ -104,6 +105,13 @@ def answer_pdu(device: EmulatedDevice, buf: bytes, pos: int, now: float, max_byt
     return ber.tlv(RESPONSE, body)
 
 
+def garbled_pdu(buf: bytes, pos: int) -> bytes:
+    """A Response-PDU to the request at `pos` that no parser may trust: its varbind list claims 4 GiB."""
+    _, start, _ = ber.header(buf, pos)
+    _, after_id = ber.read_int(buf, start)
+    return ber.tlv(RESPONSE, buf[start:after_id] + b"\x02\x01\x00\x02\x01\x00\x30\x84\xff\xff\xff\xff" + b"\x30" * 40)
+
+
 def _bulk(device: EmulatedDevice, view: View, oids: list[ber.Oid], repetitions: int, now: float, budget: int) -> list[bytes]:
     """GETBULK's repeated part, row by row, cut at a whole row before the reply outgrows `budget`."""
     out: list[bytes] = []
@@ -157,7 +165,8 @@ class SnmpAgent:
                 community, pdu_pos = ber.read_octets(message, pos)
                 if community != self._community or Fault.WRONG_PASSWORD in device.faults:
                     return None
-                pdu = answer_pdu(device, message, pdu_pos, now)
+                hostile = Fault.GARBAGE_BER in device.faults
+                pdu = garbled_pdu(message, pdu_pos) if hostile else answer_pdu(device, message, pdu_pos, now)
                 return None if pdu is None else ber.tlv(ber.SEQUENCE, message[start:pdu_pos] + pdu)
             if version == 3 and self.usm is not None:
                 engine = Engine(engine_id_for(device.device.id), 1, int(now - self.started))

@@ -34,6 +34,11 @@ class Fault(enum.StrEnum):
     SNAPSHOT_COVERED = "snapshot_covered"
     SCENE_MOVED = "scene_moved"
     PARENT_DOWN = "parent_down"  # sets OFFLINE on the device's parent
+    # Hostile units (`fleetmon.simulator.hostile`): what a broken or malicious device sends back.
+    DRIP = "drip"  # param: seconds between the bytes of every web answer, one at a time (default 0.5)
+    HUGE_REPLY = "huge_reply"  # param: MB of XML every web answer streams, chunked, no length (default 100)
+    XML_BOMB = "xml_bomb"  # every web answer is an entity bomb (billion laughs)
+    GARBAGE_BER = "garbage_ber"  # every SNMP answer is malformed BER (a varbind list claiming 4 GiB)
 
 
 DEFAULT_PARAM: dict[Fault, float] = {
@@ -43,6 +48,8 @@ DEFAULT_PARAM: dict[Fault, float] = {
     Fault.REBOOT_LOOP: 120.0,
     Fault.FLAPPING: 30.0,
     Fault.PACKET_LOSS: 10.0,
+    Fault.DRIP: 0.5,
+    Fault.HUGE_REPLY: 100.0,
 }
 
 
