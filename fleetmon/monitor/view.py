@@ -37,6 +37,7 @@ class MonitorView:
     started_at: float = 0.0
     transitions_pending: int = 0  # health changes waiting for the state-change log
     transitions_dropped: int = 0  # changes never logged: the wait buffer overflowed
+    loop_lag_seconds: float = 0.0  # worst lateness of the loop's 1-second timer over the last minute
     # Fleet-wide ticket counts, replaced whole by fleetmon.alerts after each engine step (so shared, not copied):
     # open tickets by (area, kind, severity, state), and SLA breaches of open tickets by (area, sla).
     tickets: Mapping[tuple[str, str, str, str], int] = field(default_factory=dict)
@@ -52,6 +53,7 @@ class MonitorView:
             started_at=self.started_at,
             transitions_pending=self.transitions_pending,
             transitions_dropped=self.transitions_dropped,
+            loop_lag_seconds=self.loop_lag_seconds,
             tickets=self.tickets,
             ticket_sla_breaches=self.ticket_sla_breaches,
         )
