@@ -354,7 +354,7 @@ FAMILIES: tuple[Family, ...] = (
            "minute: how long anything on the loop (probes, scrapes, sweeps) may wait.", ("worker",),
            _worker(lambda v: v.loop_lag_seconds)),
     _gauge("fleetmon_worker_devices", "Devices this worker probes (its share of the fleet).", ("worker",),
-           _worker(lambda v: float(len(v.statuses)))),
+           _worker(lambda v: float(len(v.statuses) if v.probed is None else v.probed))),
     _gauge("fleetmon_worker_inventory_devices", "Devices in the inventory this worker reads.", ("worker",),
            _worker(lambda v: float(len(v.devices)))),
     _gauge("fleetmon_worker_start_time_seconds", "When this worker started.", ("worker",), _worker(lambda v: v.started_at)),
