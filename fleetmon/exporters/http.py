@@ -9,9 +9,11 @@
 A URL longer than 8 KiB is answered 414 with one warning line; requests aiohttp cannot parse at
 all are one warning line too, never a traceback per request.
 
-The snapshot is taken on the loop (a shallow copy); rendering runs in a worker thread, one
-scrape at a time, so a big scrape delays no probe by more than the copy, and two Prometheus
-servers scraping at once do not double the interpreter time taken from probing.
+When its turn comes, a scrape takes a snapshot of its area on the loop (a shallow copy); rendering
+runs in a worker thread, one scrape at a time, so a big scrape delays no probe by more than the
+copy, and two Prometheus servers scraping at once do not double the interpreter time taken from
+probing. Scrapes waiting their turn hold no copy (136,923 devices scraped per district faster
+than they rendered once grew a worker past 7 GB), and one whose scraper has hung up is dropped.
 """
 
 from __future__ import annotations
@@ -47,12 +49,18 @@ _INDEX = """<!doctype html><title>fleetmon</title>
 
 async def _metrics(request: web.Request) -> web.Response:
     area = request.query.get("area", "")
-    snapshot = request.app[_VIEW].snapshot()
-    if area and not _known_area(snapshot, split_area_path(area)):
-        raise web.HTTPNotFound(text=f"no device of the inventory is in area {AREA_SEPARATOR.join(split_area_path(area))!r}; "
+    view = request.app[_VIEW]
+    prefix = split_area_path(area)
+    if area and not _known_area(view, prefix):
+        raise web.HTTPNotFound(text=f"no device of the inventory is in area {AREA_SEPARATOR.join(prefix)!r}; "
                                     "areas are written from the top level, e.g. 'Thanh Hóa / Thọ Xuân'\n")
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
     async with request.app[_ONE_AT_A_TIME]:
+        # The snapshot is taken once it is this scrape's turn, and of its area only: scrapes waiting
+        # for their turn hold no copy, so memory stays bounded when they come faster than they render.
+        if request.transport is None or request.transport.is_closing():
+            raise web.HTTPServiceUnavailable(text="the scraper gave up waiting\n")  # nobody would read it
+        snapshot = view.snapshot(_in_area(view, prefix))
         body = await asyncio.to_thread(_body, snapshot, area, gzipped)
     headers = {"Content-Type": CONTENT_TYPE}
     if gzipped:
@@ -71,6 +79,23 @@ def _known_area(view: MonitorView, prefix: tuple[str, ...]) -> bool:
             if split_area_path(device.area)[: len(prefix)] == prefix:
                 return True
     return False
+
+
+def _in_area(view: MonitorView, prefix: tuple[str, ...]) -> Callable[[str], bool] | None:
+    """Whether a device lies under the area `prefix` (None: the whole fleet), each area's path split once."""
+    if not prefix:
+        return None
+    inside: dict[str, bool] = {}
+
+    def pick(device_id: str) -> bool:
+        device = view.devices.get(device_id)
+        if device is None:
+            return False
+        if device.area not in inside:
+            inside[device.area] = split_area_path(device.area)[: len(prefix)] == prefix
+        return inside[device.area]
+
+    return pick
 
 
 def _body(snapshot: MonitorView, area: str, gzipped: bool) -> bytes:

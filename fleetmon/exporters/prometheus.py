@@ -350,8 +350,11 @@ FAMILIES: tuple[Family, ...] = (
              _sweep_field("overruns")),
     _gauge("fleetmon_probes_in_flight", "Probes running now.", ("probe",), _sweep_field("in_flight")),
     _gauge("fleetmon_scheduler_lag_seconds", "How late the scheduler started the last sweep.", ("probe",), _sweep_field("lag_seconds")),
+    _gauge("fleetmon_event_loop_lag_seconds", "Worst lateness of a 1-second timer on the worker's event loop over the last "
+           "minute: how long anything on the loop (probes, scrapes, sweeps) may wait.", ("worker",),
+           _worker(lambda v: v.loop_lag_seconds)),
     _gauge("fleetmon_worker_devices", "Devices this worker probes (its share of the fleet).", ("worker",),
-           _worker(lambda v: float(len(v.statuses)))),
+           _worker(lambda v: float(len(v.statuses) if v.probed is None else v.probed))),
     _gauge("fleetmon_worker_inventory_devices", "Devices in the inventory this worker reads.", ("worker",),
            _worker(lambda v: float(len(v.devices)))),
     _gauge("fleetmon_worker_start_time_seconds", "When this worker started.", ("worker",), _worker(lambda v: v.started_at)),

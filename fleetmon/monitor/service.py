@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 INVENTORY_REFRESH_SECONDS = 60.0
+LOOP_TICK_SECONDS = 1.0  # the loop-lag watch's timer; its worst lateness over LOOP_LAG_WINDOW ticks is exported
+LOOP_LAG_WINDOW = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,8 @@ class Monitor:
         scheduler.start()
         stack.push_async_callback(self._last_flush)
         follower = asyncio.create_task(self._follow_ownership())
-        stack.push_async_callback(self._stop, scheduler, follower)  # the clients, on the stack before us, close after
+        watch = asyncio.create_task(self._watch_loop())
+        stack.push_async_callback(self._stop, scheduler, follower, watch)  # the clients, on the stack before us, close after
         log.info("monitor %s started: %d devices, probes %s", self.worker_id, len(self.view.statuses),
                  ", ".join(f"{k.name} every {k.schedule.interval:g}s" for k in self.kinds))
 
@@ -143,6 +146,15 @@ class Monitor:
             log.warning("%s sweep still running when the next was due: skipped (overrun %d)", event.job_id, stats.overruns)
         elif isinstance(event, JobSubmissionEvent) and event.scheduled_run_times:
             stats.lag_seconds = max(0.0, time.time() - event.scheduled_run_times[-1].timestamp())
+
+    async def _watch_loop(self) -> None:
+        """Event-loop lag, every second: a sweep's lag is seen once per interval, a stall of the loop at once."""
+        recent: deque[float] = deque(maxlen=LOOP_LAG_WINDOW)
+        while True:
+            due = time.monotonic() + LOOP_TICK_SECONDS
+            await asyncio.sleep(LOOP_TICK_SECONDS)
+            recent.append(max(0.0, time.monotonic() - due))
+            self.view.loop_lag_seconds = max(recent)
 
     # -- inventory and ownership ------------------------------------------------------------
 
@@ -227,13 +239,14 @@ class Monitor:
         finally:
             self._running.discard(task)
 
-    async def _stop(self, scheduler: AsyncIOScheduler, follower: asyncio.Task[None]) -> None:
+    async def _stop(self, scheduler: AsyncIOScheduler, follower: asyncio.Task[None], watch: asyncio.Task[None]) -> None:
         """No new sweep, then no sweep at all: each cancelled sweep ends its probes before returning,
         so no probe is left in flight when the probe clients close after this."""
         scheduler.shutdown(wait=False)  # nothing is submitted from here on
         await asyncio.sleep(0)  # a sweep submitted just before has its task made: let it start, and count itself running
         follower.cancel()  # with the sweep of devices it may just have taken over
-        await asyncio.gather(follower, return_exceptions=True)
+        watch.cancel()
+        await asyncio.gather(follower, watch, return_exceptions=True)
         while self._running:
             running = list(self._running)
             for task in running:

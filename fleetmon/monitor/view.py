@@ -8,7 +8,7 @@ probing for longer than the copy.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from fleetmon.health.model import DeviceStatus
@@ -37,21 +37,29 @@ class MonitorView:
     started_at: float = 0.0
     transitions_pending: int = 0  # health changes waiting for the state-change log
     transitions_dropped: int = 0  # changes never logged: the wait buffer overflowed
+    loop_lag_seconds: float = 0.0  # worst lateness of the loop's 1-second timer over the last minute
+    probed: int | None = None  # devices this worker probes, when `statuses` holds only some of them (a snapshot of one area)
     # Fleet-wide ticket counts, replaced whole by fleetmon.alerts after each engine step (so shared, not copied):
     # open tickets by (area, kind, severity, state), and SLA breaches of open tickets by (area, sla).
     tickets: Mapping[tuple[str, str, str, str], int] = field(default_factory=dict)
     ticket_sla_breaches: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
-    def snapshot(self) -> MonitorView:
-        """A copy safe to read from another thread (statuses copied one level deep)."""
+    def snapshot(self, only: Callable[[str], bool] | None = None) -> MonitorView:
+        """A copy safe to read from another thread (statuses copied one level deep).
+
+        `only` picks the devices whose status is copied: a district's scrape of a 136,000-device
+        worker copies its district, not the province.
+        """
         return MonitorView(
             worker_id=self.worker_id,
             devices=self.devices,
-            statuses={k: copy.copy(v) for k, v in self.statuses.items()},
+            statuses={k: copy.copy(v) for k, v in self.statuses.items() if only is None or only(k)},
+            probed=len(self.statuses),
             sweeps={k: copy.copy(v) for k, v in self.sweeps.items()},
             started_at=self.started_at,
             transitions_pending=self.transitions_pending,
             transitions_dropped=self.transitions_dropped,
+            loop_lag_seconds=self.loop_lag_seconds,
             tickets=self.tickets,
             ticket_sla_breaches=self.ticket_sla_breaches,
         )

@@ -54,6 +54,34 @@ async def test_area_query_narrows_the_scrape(view: MonitorView) -> None:
     devices = {s.labels["device"] for f in text_string_to_metric_families(text) for s in f.samples if s.name == "fleetmon_device_state"}
     assert devices and devices == {i for i, d in view.devices.items() if d.area.startswith(area + " / ")}
     assert len(devices) < len(view.statuses)
+    worker = [s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == "fleetmon_worker_devices"]
+    assert worker == [len(view.statuses)]  # the worker's share, though only the area's statuses were copied
+    assert render(view.snapshot(lambda i: i in devices), area) == render(view, area)
+
+
+async def test_a_district_scrape_copies_the_district_not_the_fleet(view: MonitorView, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scrapes of a 136,000-device worker per district copied the whole fleet each, and piled up."""
+    copies: list[int] = []
+    taking = MonitorView.snapshot
+
+    def counted(self: MonitorView, only=None):  # type: ignore[no-untyped-def]
+        copy = taking(self, only)
+        copies.append(len(copy.statuses))
+        return copy
+
+    monkeypatch.setattr(MonitorView, "snapshot", counted)
+    area = "Thanh Hóa / TP Thanh Hóa"
+    async with AsyncExitStack() as stack:
+        url = await start_metrics(view, config(), stack)
+        async with aiohttp.ClientSession() as session:
+            async def scrape() -> int:
+                async with session.get(url, params={"area": area}) as response:
+                    await response.read()
+                    return response.status
+
+            assert await asyncio.gather(*(scrape() for _ in range(8))) == [200] * 8
+    in_area = sum(1 for d in view.devices.values() if d.area.startswith(area + " / "))
+    assert copies == [in_area] * 8
 
 
 async def test_gzip_when_prometheus_asks_for_it(view: MonitorView) -> None:

@@ -221,3 +221,14 @@ async def test_the_unwatched_gap_starts_exactly_at_the_last_heartbeat(devices: D
     with store.connect() as conn:
         gaps = conn.execute(select(state_changes.c.at).where(state_changes.c.state == "unknown")).scalars().all()
     assert [at.timestamp() for at in gaps] == [last_beat] * len(HOSTS)
+
+
+async def test_a_stalled_event_loop_shows_in_the_loop_lag_at_once(devices: Devices, store: Engine) -> None:
+    service = monitor(store)
+    async with AsyncExitStack() as stack:
+        await service.start(stack)
+        await asyncio.sleep(1.5)  # a tick or two on an idle loop
+        assert service.view.loop_lag_seconds < 0.3
+        time.sleep(1.6)  # noqa: ASYNC251 - the point: something holds the loop (a long render, a blocking call)
+        await wait_for(lambda: service.view.loop_lag_seconds >= 0.5, 2.5)
+        assert service.view.snapshot().loop_lag_seconds >= 0.5
