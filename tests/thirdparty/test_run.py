@@ -29,7 +29,7 @@ from fleetmon.store.schema import state_changes
 from tests.peers import free_port
 from tests.thirdparty.conftest import ROOT, ThirdPartyCamera, run_ipycam
 
-RUN_SECONDS = 150.0
+RUN_SECONDS = 60.0  # a dozen sweeps of every kind at these intervals
 SIMULATOR_PASSWORD = "fleetmon-demo"  # the simulator's documented demo login
 CAMERA = "ipycam-1"
 HANGING = "hangs-1"
