@@ -41,7 +41,7 @@ from fleetmon.alerts.tickets import ACTIVE, CLOSED, OPEN, RESOLVED, Ticket, chan
 from fleetmon.config import DEFAULT_TICKET_RULES, OWNER_TEAM, Config
 from fleetmon.health.model import Cause, Health
 from fleetmon.inventory.model import Device
-from fleetmon.store.inventory import load_devices
+from fleetmon.store.inventory import Revision, load_devices, revision
 from fleetmon.store.schema import state_changes, ticket_cursor, ticket_faults, tickets
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,7 @@ class TicketEngine:
         self._devices: dict[str, Device] = {}
         self._sites: dict[tuple[str, str], list[str]] = {}
         self._devices_loaded = -1e18
+        self._inventory_revision: Revision | None = None  # devices are read again only when it moves
         self._opened = self._resolved = 0
         self._notices: list[outbox.Notice] = []  # told at the end of the step, in its transaction
         self._behind: dict[str, list[str]] = {}
@@ -186,13 +187,17 @@ class TicketEngine:
         return taken, None
 
     def _load_devices(self, conn: Connection) -> None:
+        self._devices_loaded = time.monotonic()
+        now = revision(conn)
+        if now == self._inventory_revision:
+            return
         self._devices = load_devices(conn, include_retired=True)
+        self._inventory_revision = now
         sites: dict[tuple[str, str], list[str]] = defaultdict(list)
         for device in self._devices.values():
             if device.site and device.active:
                 sites[(device.area, device.site)].append(device.id)
         self._sites = dict(sites)
-        self._devices_loaded = time.monotonic()
 
     def _reload(self, conn: Connection, last: int) -> None:
         newest = (select(state_changes.c.device_id, func.max(state_changes.c.id).label("id"))

@@ -18,9 +18,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from fleetmon.health.model import HEALTH_ORDER, DeviceStatus, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, split_area_path
-from fleetmon.store.inventory import load_devices
-from fleetmon.store.schema import area_events, sites, state_changes, tickets
-from fleetmon.store.schema import devices as device_rows
+from fleetmon.store.inventory import Revision, load_devices, revision
+from fleetmon.store.schema import state_changes, tickets
 
 WORST_FIRST = (Health.DOWN, Health.UNREACHABLE, Health.DEGRADED, Health.UNKNOWN, Health.UP)
 
@@ -94,13 +93,11 @@ class Inventory:
 
     def __init__(self) -> None:
         self._devices: dict[str, Device] = {}
-        self._key: tuple[object, ...] | None = None
+        self._key: Revision | None = None
         self._lock = threading.Lock()
 
     def read(self, conn: Connection) -> dict[str, Device]:
-        key = (*conn.execute(select(func.count(), func.max(device_rows.c.updated_at)).select_from(device_rows)).one(),
-               conn.execute(select(func.max(area_events.c.id))).scalar_one(),
-               conn.execute(select(func.count()).select_from(sites)).scalar_one())
+        key = revision(conn)
         with self._lock:
             if key != self._key:
                 self._devices = load_devices(conn, include_retired=False)
