@@ -67,7 +67,11 @@ def main() -> None:
             f"({platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite; median of "
             f"{args.repeat} refreshes each, peer in the same run).\n\n"
             "| devices | refresh, inventory unchanged: wall / CPU (ms) | peer, every row read again: wall / CPU (ms) "
-            "| ratio (CPU) | peer's RSS growth over the reads (MiB) |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+            "| ratio (CPU) | peer's RSS growth over the reads (MiB) |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            "What is left of an unchanged refresh is the revision's count queries over the change logs and the pass over "
+            "the device ids that decides which this worker owns. An import or an area change costs one full read at the "
+            "next refresh, as every refresh did before; the peer's RSS growth is the second copy of the inventory that "
+            "each full read built while the first was still held.\n")
     print(text)
     if args.write:
         write_section(SECTION, text)
