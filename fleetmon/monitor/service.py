@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -112,6 +113,7 @@ class Monitor:
         self._refresh_failing = False
         self._inventory_revision: Revision | None = None
         self._flush_lock = asyncio.Lock()
+        self._writing: asyncio.Future[None] | None = None  # the newest write of the log, perhaps still in its thread
         self._reload_lock = asyncio.Lock()
         self._running: set[asyncio.Task[None]] = set()
 
@@ -314,18 +316,19 @@ class Monitor:
     async def flush(self) -> bool:
         """Write buffered transitions together with the heartbeat, off the event loop; True if written.
 
-        A failed write keeps the batch for the next flush (every heartbeat), in order.
+        A failed write keeps the batch for the next flush (every heartbeat), in order. A flush cancelled
+        (shutdown may cancel a sweep more than once) leaves its write running in its thread: the batch counts
+        as written when that write succeeds, and the next flush waits for it so as not to take the batch again.
         """
         async with self._flush_lock:
+            if self._writing is not None:
+                await asyncio.wait([self._writing])
             batch = list(self._pending)
             writing = asyncio.get_running_loop().run_in_executor(None, self._write, [t for _, t in batch], self.clock())
+            writing.add_done_callback(partial(self._written, batch))  # before any waiter's: it runs first
+            self._writing = writing
             try:
                 await asyncio.shield(writing)
-            except asyncio.CancelledError:  # a sweep stopped by shutdown: its thread writes anyway; the last flush must not again
-                await asyncio.wait([writing])
-                if writing.exception() is None:
-                    self._written(batch)
-                raise
             except Exception as exc:  # the store is away or full: keep everything, retry at the next heartbeat
                 if not self._write_failing:
                     self._write_failing = True
@@ -334,14 +337,15 @@ class Monitor:
                 else:
                     log.debug("state-change log still not writable: %s", _one_line(exc))
                 return False
-            self._written(batch)
             if self._write_failing or self._overflowing:
                 log.warning("state-change log writable again: %d changes written, %d dropped since start",
                             len(batch), self.view.transitions_dropped)
                 self._write_failing = self._overflowing = False
             return True
 
-    def _written(self, batch: Sequence[tuple[int, Transition]]) -> None:
+    def _written(self, batch: Sequence[tuple[int, Transition]], writing: asyncio.Future[None]) -> None:
+        if writing.cancelled() or writing.exception() is not None:
+            return
         if batch:
             last = batch[-1][0]
             while self._pending and self._pending[0][0] <= last:

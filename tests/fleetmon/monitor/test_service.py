@@ -7,6 +7,7 @@ the heart of reachability. Intervals are fractions of a second so minutes pass i
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -232,3 +233,33 @@ async def test_a_stalled_event_loop_shows_in_the_loop_lag_at_once(devices: Devic
         time.sleep(1.6)  # noqa: ASYNC251 - the point: something holds the loop (a long render, a blocking call)
         await wait_for(lambda: service.view.loop_lag_seconds >= 0.5, 2.5)
         assert service.view.snapshot().loop_lag_seconds >= 0.5
+
+
+async def test_a_change_whose_write_is_cut_short_by_shutdown_is_logged_once(devices: Devices, store: Engine, tmp_path: Path) -> None:
+    """The sweep is flushing when the stop comes, and is cancelled twice (the scheduler's shutdown, then ours):
+    the write already in its thread is the one that counts, and the last flush must not write it again."""
+    holder = sqlite3.connect(tmp_path / "fleetmon.db", isolation_level=None)  # another writer, to hold the store
+    failures = 0
+
+    async def probe(target: Target) -> Observation:
+        nonlocal failures
+        obs = await tcp_connect(target)
+        if target.device_id == "cam-2" and not obs.alive:
+            failures += 1
+            if failures == 2:  # the failure that makes it down: its sweep's write will wait on the store
+                holder.execute("BEGIN IMMEDIATE")
+        return obs
+
+    service = monitor(store, run=probe)
+    stack = AsyncExitStack()
+    await service.start(stack)
+    await wait_for(lambda: all(s.state is Health.UP for s in service.view.statuses.values()), 3 * INTERVAL)
+    await devices.off(HOSTS[2])
+    await wait_for(lambda: service.view.statuses["cam-2"].state is Health.DOWN, 4 * INTERVAL)
+    await wait_for(lambda: service.view.transitions_pending == 1, INTERVAL)  # queued, its write waiting
+    stopping = asyncio.create_task(stack.aclose())
+    await asyncio.sleep(0.3)
+    holder.execute("COMMIT")
+    holder.close()
+    await stopping
+    assert logged(store, "cam-2") == ["up", "down"]
