@@ -490,7 +490,8 @@ def main() -> None:
                 run.events.append((seconds, f"{w.name} had exited with {w.process.returncode}; see {folder}/{w.name}.log"))
         print(report(run, seconds, figures), flush=True)
         if args.out:
-            args.out.write_text(json.dumps({"samples": run.samples, "events": run.events}, indent=None))
+            args.out.write_text(json.dumps({"samples": run.samples, "events": run.events, "scrapes": len(run.scrapes),
+                                            "scrape_errors": run.scrape_errors, "prometheus": figures}, indent=None))
     finally:
         for w in run.workers:
             if w.process.poll() is None:
