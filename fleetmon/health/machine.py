@@ -39,7 +39,7 @@ def _record_probe(status: DeviceStatus, obs: Observation) -> None:
         stats.last_success = obs.at
         stats.fail_streak = 0
     else:
-        stats.failures[obs.status.value] = stats.failures.get(obs.status.value, 0) + 1
+        stats.failures = {**stats.failures, obs.status.value: stats.failures.get(obs.status.value, 0) + 1}
         stats.fail_streak += 1
 
 
