@@ -441,12 +441,15 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--prometheus", action="store_true", help="a real Prometheus scrapes (else a client here)")
     parser.add_argument("--out", type=Path, help="write every sample as JSON here")
+    parser.add_argument("--folder", type=Path, help="where the run's files go (default: a new folder under the temp dir)")
     parser.add_argument("--port-offset", type=int, default=3000,
                         help="added to the sample fleet's device ports: other simulators on this machine keep theirs")
     args = parser.parse_args()
     raise_open_files_limit()
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # this tree's fleetmon
-    folder = Path(tempfile.mkdtemp(prefix="fleetmon-soak-"))
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="fleetmon-soak-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped from outside: the children are stopped too
     fleet = [dataclasses.replace(d, onvif_port=d.onvif_port + args.port_offset, rtsp_port=d.rtsp_port + args.port_offset,
                                  snmp_port=d.snmp_port + args.port_offset, http_port=d.http_port + args.port_offset)
              for d in sample_fleet(args.cameras)]

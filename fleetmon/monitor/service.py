@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fleetmon.config import Config, ProbeSchedule
 from fleetmon.health import machine, rootcause
-from fleetmon.health.model import DeviceStatus, Observation, Transition
+from fleetmon.health.model import DeviceStatus, Health, Observation, Transition
 from fleetmon.inventory.model import Device
 from fleetmon.monitor.sweep import SAFETY_MARGIN_SECONDS, ProbeRunner, SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
@@ -267,7 +267,8 @@ class Monitor:
     async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
         statuses, devices = self.view.statuses, self.view.devices
         chosen = only if only is not None else list(statuses)
-        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen if i in devices and kind.applies(devices[i])]
+        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen
+                   if i in devices and kind.applies(devices[i]) and not _known_down(kind, devices[i], statuses.get(i))]
         if spread is None:  # the last probe must end before the next sweep is due
             schedule = kind.schedule
             spread = max(0.0, min(schedule.interval * self.config.probes.jitter,
@@ -363,6 +364,13 @@ class Monitor:
         for t in batch:
             log.info("device %s: %s -> %s (%s)%s", t.device_id, t.old.value, t.new.value, t.reason,
                      f" cause={t.cause.value}" if t.cause.value else "")
+
+
+def _known_down(kind: ProbeKind, device: Device, status: DeviceStatus | None) -> bool:
+    """A unit its liveness probe found down is not asked the rest until it answers again: each ask would
+    only wait out a whole timeout, and a dead uplink's hundreds of cameras would hold ONVIF's few
+    slots for most of its interval. Its other probes' last findings stand meanwhile."""
+    return status is not None and status.state is Health.DOWN and not kind.liveness(device)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -183,6 +183,35 @@ async def test_a_degraded_unit_stays_degraded_across_a_restart_until_its_probe_l
     assert logged(store, "cam-1") == ["up", "unknown", "up"]
 
 
+async def test_a_unit_found_down_is_not_asked_its_other_probes_until_it_answers_again(devices: Devices, store: Engine) -> None:
+    """Each ask of a dead unit waits out a whole timeout: the slots go to units that can answer."""
+    asked: list[tuple[str, float]] = []
+
+    async def identity(target: Target) -> Observation:
+        asked.append((target.device_id, time.time()))
+        return Observation(device_id=target.device_id, probe="onvif", status=ProbeStatus.OK, at=time.time(),
+                           duration_seconds=0.0, alive=True)
+
+    onvif = ProbeKind("onvif", ProbeSchedule(interval=INTERVAL, timeout=0.3), applies=lambda d: True,
+                      liveness=lambda d: False, run=identity)
+    service = monitor(store, more=[onvif])
+    async with AsyncExitStack() as stack:
+        await service.start(stack)
+        states = service.view.statuses
+        await wait_for(lambda: all(s.state is Health.UP for s in states.values()), 3 * INTERVAL)
+        await devices.off(HOSTS[1])
+        await wait_for(lambda: states["cam-1"].state is Health.DOWN, 6 * INTERVAL)
+        went_down = time.time()
+        await asyncio.sleep(4 * INTERVAL)
+        asked_while_down = [at for device_id, at in asked if device_id == "cam-1" and at > went_down + INTERVAL]
+        others = [at for device_id, at in asked if device_id == "cam-0" and at > went_down + INTERVAL]
+        await devices.on(HOSTS[1])
+        await wait_for(lambda: states["cam-1"].state is Health.UP, 4 * INTERVAL)
+        back = time.time()
+        await wait_for(lambda: any(d == "cam-1" and at > back for d, at in asked), 3 * INTERVAL)
+    assert asked_while_down == [] and len(others) >= 2
+
+
 async def test_a_hanging_device_costs_one_timeout_not_the_sweep(store: Engine, devices: Devices) -> None:
     async def probe(target: Target) -> Observation:
         if target.device_id == "cam-1":
@@ -251,15 +280,18 @@ async def test_a_change_whose_write_is_cut_short_by_shutdown_is_logged_once(devi
         return obs
 
     service = monitor(store, run=probe)
-    stack = AsyncExitStack()
-    await service.start(stack)
-    await wait_for(lambda: all(s.state is Health.UP for s in service.view.statuses.values()), 3 * INTERVAL)
-    await devices.off(HOSTS[2])
-    await wait_for(lambda: service.view.statuses["cam-2"].state is Health.DOWN, 4 * INTERVAL)
-    await wait_for(lambda: service.view.transitions_pending == 1, INTERVAL)  # queued, its write waiting
-    stopping = asyncio.create_task(stack.aclose())
-    await asyncio.sleep(0.3)
-    holder.execute("COMMIT")
-    holder.close()
-    await stopping
+    async with AsyncExitStack() as stack:
+        monitoring = AsyncExitStack()
+        stack.callback(holder.close)
+        stack.push_async_callback(monitoring.aclose)
+        stack.callback(lambda: holder.in_transaction and holder.execute("ROLLBACK"))  # first, if the test fails holding it
+        await service.start(monitoring)
+        await wait_for(lambda: all(s.state is Health.UP for s in service.view.statuses.values()), 3 * INTERVAL)
+        await devices.off(HOSTS[2])
+        await wait_for(lambda: service.view.statuses["cam-2"].state is Health.DOWN, 4 * INTERVAL)
+        await wait_for(lambda: service.view.transitions_pending == 1, INTERVAL)  # queued, its write waiting
+        stopping = asyncio.create_task(monitoring.aclose())
+        await asyncio.sleep(0.3)
+        holder.execute("COMMIT")
+        await stopping
     assert logged(store, "cam-2") == ["up", "down"]

@@ -3,11 +3,14 @@
 `bench/soak_service.py` runs the real `fleetmon run` (every probe kind, the state-change log,
 tickets, the console) against `fleetmon simulate`, with faults re-drawn all along, an inventory
 re-import half-way and every district's /metrics scraped, every interval divided by ten, and
-samples the worker from /proc and from its own /metrics. Flat is judged on the run's second half,
-after the first sweeps of every kind have warmed up the caches: the end (last tenth) against the
-middle (45-55 %).
+samples the worker from /proc and from its own /metrics. Flat is judged on the run's last
+four tenths, past the half-way re-import: the end (last tenth) against 60-70 %. No sweep may
+overrun once warm (from a tenth of the run on): the first ONVIF sweep after a start asks each
+camera eight calls, not two, and at ten times the rate may overrun once, as at the real rate it
+does not. Lags are judged on the second half.
 
-The default run: 320 devices for 70 s (about 12 simulated minutes). The slow set
+The default run, 320 devices for 70 s (about 12 simulated minutes), is a smoke test of the
+same machinery: its first snapshot sweep is still under way at the end. The slow set
 (`scripts/test.sh -m slow`): about 1,500 devices for 36 minutes, six hours of simulated time. Timeouts
 are not divided by ten, so ONVIF's 16 probes in flight carry about 1,500 cameras in its 30-second
 interval; at 2,983 devices the sweeps ran past it (the 14,976-device soak at ten times the rate was
@@ -37,7 +40,7 @@ class Soak:
     fd_growth: int
 
 
-FAST = Soak(cameras=300, minutes=70 / 60, rss_growth_mib=24, fd_growth=40)
+FAST = Soak(cameras=300, minutes=70 / 60, rss_growth_mib=12, fd_growth=40)
 HOURS = Soak(cameras=1_400, minutes=36, rss_growth_mib=24, fd_growth=40)
 
 
@@ -46,36 +49,53 @@ def window(samples: list[dict[str, Any]], key: str, start: float, end: float) ->
     return [s["w1"][key] for s in samples if "w1" in s and key in s["w1"] and start <= s["t"] / total <= end]
 
 
+def overruns(sample: dict[str, Any]) -> float:
+    return sum(v for k, v in sample["w1"].items() if k.startswith("fleetmon_sweep_overruns"))
+
+
 def worst(samples: list[dict[str, Any]], prefix: str) -> float:
     return max((v for s in samples if "w1" in s for k, v in s["w1"].items() if k.startswith(prefix)), default=0.0)
 
 
 @pytest.mark.parametrize("soak", [
-    pytest.param(FAST, id="70-seconds"),
-    pytest.param(HOURS, marks=[pytest.mark.slow, pytest.mark.timeout(int(HOURS.minutes * 60) + 900)], id="six-simulated-hours"),
+    pytest.param(FAST, marks=pytest.mark.timeout(int(FAST.minutes * 60) + 420), id="70-seconds"),
+    pytest.param(HOURS, marks=[pytest.mark.slow, pytest.mark.timeout(int(HOURS.minutes * 60) + 420)], id="six-simulated-hours"),
 ])
 def test_memory_descriptors_and_lag_stay_flat_over_a_soak(tmp_path: Path, soak: Soak) -> None:
     out = tmp_path / "soak.json"
-    done = subprocess.run(
-        [sys.executable, "bench/soak_service.py", "--cameras", str(soak.cameras), "--minutes", f"{soak.minutes:g}",
-         "--accelerate", "10", "--sample", "2", "--port-offset", "7000", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=soak.minutes * 60 + 600)
-    assert done.returncode == 0 and out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
-    print(done.stdout)
+    command = [sys.executable, "bench/soak_service.py", "--cameras", str(soak.cameras), "--minutes", f"{soak.minutes:g}",
+               "--accelerate", "10", "--sample", "2", "--port-offset", "7000", "--folder", str(tmp_path / "run"), "--out", str(out)]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as bench:
+        try:
+            report, _ = bench.communicate(timeout=soak.minutes * 60 + 300)
+        finally:  # a timeout or an interrupt: SIGTERM lets the bench stop the simulator and the worker it started
+            if bench.poll() is None:
+                bench.terminate()
+                bench.wait(120)
+    print(report)
+    assert bench.returncode == 0 and out.exists(), report[-3000:]
     result = json.loads(out.read_text())
     samples, events = result["samples"], [what for _, what in result["events"]]
 
     assert not [e for e in events if "exited" in e or "failed" in e.lower()], events
     assert result["scrapes"] > 0 and result["scrape_errors"] == 0
-    assert worst(samples, "fleetmon_sweep_overruns") == 0, "a sweep ran past its interval"
-    assert worst(samples, "fleetmon_scheduler_lag_seconds") < 1.0  # the shortest interval is 6 s
-    assert worst(samples, "fleetmon_event_loop_lag_seconds") < 1.0
+    seen = [s for s in samples if "w1" in s]
+    warm = next(s for s in seen if s["t"] >= 0.1 * seen[-1]["t"])
+    overran = overruns(seen[-1]) - overruns(warm)
+    assert overran == 0, f"{overran:g} sweeps ran past their interval once warm"
+    second_half = [s for s in seen if s["t"] >= 0.5 * seen[-1]["t"]]
+    # The snapshots' lag gauge holds their first sweep's for 120 s; the loop's is the worst second of a minute.
+    scheduler_lag = [v for s in second_half for k, v in s["w1"].items()
+                     if k.startswith("fleetmon_scheduler_lag_seconds") and not k.endswith(".snapshot")]
+    assert max(scheduler_lag) < 1.0  # the shortest interval is 6 s
+    past_start_up = [s["w1"]["fleetmon_event_loop_lag_seconds"] for s in second_half if s["t"] >= 65]
+    assert max(past_start_up, default=0.0) < 1.0
     assert worst(samples, "fleetmon_transitions_dropped") == 0
-    assert samples[-1]["w1"]["fleetmon_sweeps.onvif"] >= 2, "the run was too short to see ONVIF sweep twice"
+    assert seen[-1]["w1"]["fleetmon_sweeps.onvif"] >= 2, "the run was too short to see ONVIF sweep twice"
 
     mib = 2**20
-    middle, end = window(samples, "rss", 0.45, 0.55), window(samples, "rss", 0.9, 1.0)
+    middle, end = window(samples, "rss", 0.6, 0.7), window(samples, "rss", 0.9, 1.0)
     growth = (statistics.median(end) - statistics.median(middle)) / mib
     assert growth < soak.rss_growth_mib, f"RSS grew {growth:.0f} MiB over the second half"
-    fds_middle, fds_end = window(samples, "fds", 0.45, 0.55), window(samples, "fds", 0.9, 1.0)
+    fds_middle, fds_end = window(samples, "fds", 0.6, 0.7), window(samples, "fds", 0.9, 1.0)
     assert statistics.median(fds_end) - statistics.median(fds_middle) < soak.fd_growth, (fds_middle, fds_end)
