@@ -99,6 +99,13 @@ async def wait_for(condition, seconds: float) -> float:  # type: ignore[no-untyp
     return time.monotonic() - started
 
 
+async def all_up_then_off(service: Monitor, devices: Devices, n: int) -> None:
+    """Once every device is up, device n switched off until the monitor says it is down."""
+    await wait_for(lambda: all(s.state is Health.UP for s in service.view.statuses.values()), 3 * INTERVAL)
+    await devices.off(HOSTS[n])
+    await wait_for(lambda: service.view.statuses[f"cam-{n}"].state is Health.DOWN, 6 * INTERVAL)
+
+
 def logged(engine: Engine, device_id: str) -> list[str]:
     with engine.connect() as conn:
         query = select(state_changes.c.state).where(state_changes.c.device_id == device_id).order_by(state_changes.c.id)
@@ -118,9 +125,7 @@ async def test_a_device_switched_off_is_down_at_its_second_failed_sweep_and_up_w
     async with AsyncExitStack() as stack:
         await service.start(stack)
         states = service.view.statuses
-        await wait_for(lambda: all(s.state is Health.UP for s in states.values()), 3 * INTERVAL)
-        await devices.off(HOSTS[1])
-        await wait_for(lambda: states["cam-1"].state is Health.DOWN, 6 * INTERVAL)
+        await all_up_then_off(service, devices, 1)
         went_down = states["cam-1"].since
         assert [n for n, at in failed_in if at <= went_down] == [failed_in[0][0], failed_in[0][0] + 1]  # two sweeps in a row
         assert states["cam-0"].state is Health.UP and states["cam-2"].state is Health.UP
@@ -198,9 +203,7 @@ async def test_a_unit_found_down_is_not_asked_its_other_probes_until_it_answers_
     async with AsyncExitStack() as stack:
         await service.start(stack)
         states = service.view.statuses
-        await wait_for(lambda: all(s.state is Health.UP for s in states.values()), 3 * INTERVAL)
-        await devices.off(HOSTS[1])
-        await wait_for(lambda: states["cam-1"].state is Health.DOWN, 6 * INTERVAL)
+        await all_up_then_off(service, devices, 1)
         went_down = time.time()
         await asyncio.sleep(4 * INTERVAL)
         asked_while_down = [at for device_id, at in asked if device_id == "cam-1" and at > went_down + INTERVAL]
