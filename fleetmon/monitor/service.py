@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fleetmon.config import Config, ProbeSchedule
 from fleetmon.health import machine, rootcause
-from fleetmon.health.model import DeviceStatus, Health, Observation, Transition
+from fleetmon.health.model import DeviceStatus, Observation, Transition
 from fleetmon.inventory.model import Device
 from fleetmon.monitor.sweep import SAFETY_MARGIN_SECONDS, ProbeRunner, SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
@@ -367,10 +367,11 @@ class Monitor:
 
 
 def _known_down(kind: ProbeKind, device: Device, status: DeviceStatus | None) -> bool:
-    """A unit its liveness probe found down is not asked the rest until it answers again: each ask would
-    only wait out a whole timeout, and a dead uplink's hundreds of cameras would hold ONVIF's few
-    slots for most of its interval. Its other probes' last findings stand meanwhile."""
-    return status is not None and status.state is Health.DOWN and not kind.liveness(device)
+    """A unit its liveness probe found down, or unreachable behind a dead parent, is not asked the rest
+    until it answers again: each ask would only wait out a whole timeout, and a dead uplink's hundreds
+    of cameras would hold ONVIF's few slots for most of its interval. Its other probes' last findings
+    stand meanwhile."""
+    return status is not None and status.state in rootcause.OFFLINE and not kind.liveness(device)
 
 
 def _one_line(exc: BaseException) -> str:
