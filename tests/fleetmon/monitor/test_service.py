@@ -188,8 +188,17 @@ async def test_a_degraded_unit_stays_degraded_across_a_restart_until_its_probe_l
     assert logged(store, "cam-1") == ["up", "unknown", "up"]
 
 
-async def test_a_unit_found_down_is_not_asked_its_other_probes_until_it_answers_again(devices: Devices, store: Engine) -> None:
+@pytest.mark.parametrize("behind_a_dead_parent", [False, True], ids=["down", "unreachable"])
+async def test_a_unit_found_offline_is_not_asked_its_other_probes_until_it_answers_again(
+        devices: Devices, tmp_path: Path, behind_a_dead_parent: bool) -> None:
     """Each ask of a dead unit waits out a whole timeout: the slots go to units that can answer."""
+    store = open_store(f"sqlite:///{tmp_path / 'offline.db'}")
+    parent = "cam-2" if behind_a_dead_parent else ""
+    inventory = [Device(id=f"cam-{i}", kind=DeviceKind.CAMERA, host=h, onvif_port=devices.port, parent=parent if i == 1 else "")
+                 for i, h in enumerate(HOSTS)]
+    with store.begin() as conn:
+        apply_plan(conn, plan_import(inventory, {}), "test")
+    offline = [HOSTS[2], HOSTS[1]] if behind_a_dead_parent else [HOSTS[1]]
     asked: list[tuple[str, float]] = []
 
     async def identity(target: Target) -> Observation:
@@ -203,16 +212,22 @@ async def test_a_unit_found_down_is_not_asked_its_other_probes_until_it_answers_
     async with AsyncExitStack() as stack:
         await service.start(stack)
         states = service.view.statuses
-        await all_up_then_off(service, devices, 1)
-        went_down = time.time()
+        await wait_for(lambda: all(s.state is Health.UP for s in states.values()), 3 * INTERVAL)
+        for host in offline:
+            await devices.off(host)
+        expected = Health.UNREACHABLE if behind_a_dead_parent else Health.DOWN
+        await wait_for(lambda: states["cam-1"].state is expected, 6 * INTERVAL)
+        went_offline = time.time()
         await asyncio.sleep(4 * INTERVAL)
-        asked_while_down = [at for device_id, at in asked if device_id == "cam-1" and at > went_down + INTERVAL]
-        others = [at for device_id, at in asked if device_id == "cam-0" and at > went_down + INTERVAL]
-        await devices.on(HOSTS[1])
+        asked_while_offline = [at for device_id, at in asked if device_id == "cam-1" and at > went_offline + INTERVAL]
+        others = [at for device_id, at in asked if device_id == "cam-0" and at > went_offline + INTERVAL]
+        for host in offline:
+            await devices.on(host)
         await wait_for(lambda: states["cam-1"].state is Health.UP, 4 * INTERVAL)
         back = time.time()
         await wait_for(lambda: any(d == "cam-1" and at > back for d, at in asked), 3 * INTERVAL)
-    assert asked_while_down == [] and len(others) >= 2
+    store.dispose()
+    assert asked_while_offline == [] and len(others) >= 2
 
 
 async def test_a_hanging_device_costs_one_timeout_not_the_sweep(store: Engine, devices: Devices) -> None:
