@@ -4,10 +4,11 @@
 tickets, the console) against `fleetmon simulate`, with faults re-drawn all along, an inventory
 re-import half-way and every district's /metrics scraped, every interval divided by ten, and
 samples the worker from /proc and from its own /metrics. Flat is judged on the run's last
-four tenths, past the half-way re-import: the end (last tenth) against 60-70 %. No sweep may
-overrun once warm (from a tenth of the run on): the first ONVIF sweep after a start asks each
-camera eight calls, not two, and at ten times the rate may overrun once, as at the real rate it
-does not. Lags are judged on the second half.
+four tenths, past the half-way re-import: the end (last tenth) against 60-70 %. Once warm (from
+a tenth of the run on) no sweep may overrun, but for a tenth of ONVIF's: timeouts are not divided
+by ten, so its sweep, spread over 24 s of 30 with a 5 s timeout, has a second to spare, and faults
+re-drawn every 18 s put units that died since reachability last looked into each ONVIF sweep (at
+the real rate it has 25 s to spare). Lags are judged on the second half.
 
 The default run, 320 devices for 70 s (about 12 simulated minutes), is a smoke test of the
 same machinery: its first snapshot sweep is still under way at the end. The slow set
@@ -30,6 +31,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+KINDS = ("reachability", "snmp", "onvif", "vendor_http", "snapshot")
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,6 @@ HOURS = Soak(cameras=1_400, minutes=36, rss_growth_mib=24, fd_growth=40)
 def window(samples: list[dict[str, Any]], key: str, start: float, end: float) -> list[float]:
     total = samples[-1]["t"]
     return [s["w1"][key] for s in samples if "w1" in s and key in s["w1"] and start <= s["t"] / total <= end]
-
-
-def overruns(sample: dict[str, Any]) -> float:
-    return sum(v for k, v in sample["w1"].items() if k.startswith("fleetmon_sweep_overruns"))
 
 
 def worst(samples: list[dict[str, Any]], prefix: str) -> float:
@@ -80,9 +78,10 @@ def test_memory_descriptors_and_lag_stay_flat_over_a_soak(tmp_path: Path, soak: 
     assert not [e for e in events if "exited" in e or "failed" in e.lower()], events
     assert result["scrapes"] > 0 and result["scrape_errors"] == 0
     seen = [s for s in samples if "w1" in s]
-    warm = next(s for s in seen if s["t"] >= 0.1 * seen[-1]["t"])
-    overran = overruns(seen[-1]) - overruns(warm)
-    assert overran == 0, f"{overran:g} sweeps ran past their interval once warm"
+    warm, last = next(s for s in seen if s["t"] >= 0.1 * seen[-1]["t"]), seen[-1]
+    overran = {kind: last["w1"][f"fleetmon_sweep_overruns.{kind}"] - warm["w1"][f"fleetmon_sweep_overruns.{kind}"] for kind in KINDS}
+    onvif_sweeps = last["w1"]["fleetmon_sweeps.onvif"] - warm["w1"]["fleetmon_sweeps.onvif"]
+    assert overran["onvif"] <= 0.1 * onvif_sweeps and sum(overran.values()) == overran["onvif"], overran
     second_half = [s for s in seen if s["t"] >= 0.5 * seen[-1]["t"]]
     # The snapshots' lag gauge holds their first sweep's for 120 s; the loop's is the worst second of a minute.
     scheduler_lag = [v for s in second_half for k, v in s["w1"].items()
