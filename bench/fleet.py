@@ -27,6 +27,7 @@ from fleetmon.monitor.service import ProbeKind
 from fleetmon.monitor.sweep import SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import SweepStats
+from fleetmon.probes.target import Target
 from fleetmon.store.inventory import device_dicts
 
 COMMUNITY = "public"
@@ -87,11 +88,12 @@ def kind_devices(kind: ProbeKind, fleet: list[Device]) -> dict[str, Device]:
 async def sweep_kind(kind: ProbeKind, devices: dict[str, Device], statuses: dict[str, DeviceStatus],
                      builder: TargetBuilder, concurrency: int, policy: Policy) -> SweepStats:
     """One sweep of `kind` over `devices`, every observation applied to `statuses` as the monitor does."""
-    targets = [builder.target(d, kind.schedule.timeout) for d in devices.values()]
+    def target_of(device_id: str) -> Target:
+        return builder.target(devices[device_id], kind.schedule.timeout)
 
     def observe(obs: Observation, liveness: Callable[[Device], bool] = kind.liveness) -> None:
         apply(statuses[obs.device_id], obs, policy, liveness=liveness(devices[obs.device_id]))
 
     stats = SweepStats(kind.name, kind.schedule.interval)
-    await run_sweep(SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency), targets, observe, stats)
+    await run_sweep(SweepPlan(kind.name, kind.run, 0.0, kind.schedule.concurrency or concurrency), devices, target_of, observe, stats)
     return stats

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +41,7 @@ from fleetmon.alerts.tickets import ACTIVE, CLOSED, OPEN, RESOLVED, Ticket, chan
 from fleetmon.config import DEFAULT_TICKET_RULES, OWNER_TEAM, Config
 from fleetmon.health.model import Cause, Health
 from fleetmon.inventory.model import Device
-from fleetmon.store.inventory import Revision, load_devices, revision
+from fleetmon.store.inventory import DeviceCache
 from fleetmon.store.schema import state_changes, ticket_cursor, ticket_faults, tickets
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,15 @@ def set_fault(conn: Connection, subject: str, kind: FaultKind, device_id: str | 
 
 
 class TicketEngine:
-    def __init__(self, config: Config, engine: Engine, owner: str = "fleetmon", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, config: Config, engine: Engine, owner: str = "fleetmon", clock: Callable[[], float] = time.time,
+                 inventory: DeviceCache | None = None) -> None:
         self.config, self.engine, self.owner, self.clock = config, engine, owner, clock
+        self.inventory = inventory or DeviceCache()  # the monitor's own in `fleetmon run`: one copy of the fleet
         self._seen: dict[str, Seen] = {}
         self._cursor: int | None = None  # the stored cursor our memory matches
-        self._devices: dict[str, Device] = {}
+        self._devices: Mapping[str, Device] = {}
         self._sites: dict[tuple[str, str], list[str]] = {}
         self._devices_loaded = -1e18
-        self._inventory_revision: Revision | None = None  # devices are read again only when it moves
         self._opened = self._resolved = 0
         self._notices: list[outbox.Notice] = []  # told at the end of the step, in its transaction
         self._behind: dict[str, list[str]] = {}
@@ -187,14 +188,14 @@ class TicketEngine:
         return taken, None
 
     def _load_devices(self, conn: Connection) -> None:
+        """Retired devices too: their tickets' notices still name the unit, its site and place."""
         self._devices_loaded = time.monotonic()
-        now = revision(conn)
-        if now == self._inventory_revision:
+        devices = self.inventory.read(conn, include_retired=True)
+        if devices is self._devices:
             return
-        self._devices = load_devices(conn, include_retired=True)
-        self._inventory_revision = now
+        self._devices = devices
         sites: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for device in self._devices.values():
+        for device in devices.values():
             if device.site and device.active:
                 sites[(device.area, device.site)].append(device.id)
         self._sites = dict(sites)

@@ -22,6 +22,7 @@ from fleetmon.alerts.sender import Sender
 from fleetmon.alerts.tickets import ACTIVE
 from fleetmon.config import Config
 from fleetmon.monitor.view import MonitorView
+from fleetmon.store.inventory import DeviceCache
 from fleetmon.store.schema import tickets
 
 log = logging.getLogger(__name__)
@@ -56,15 +57,18 @@ async def _engine_loop(engine: TicketEngine, interval: float, view: MonitorView 
         await asyncio.sleep(interval)
 
 
-async def start_tickets(config: Config, engine: Engine, worker_id: str, stack: AsyncExitStack, view: MonitorView | None = None) -> None:
+async def start_tickets(config: Config, engine: Engine, worker_id: str, stack: AsyncExitStack, view: MonitorView | None = None,
+                        inventory: DeviceCache | None = None) -> None:
     """Start the engine and the sender on the running loop; they stop when `stack` closes.
 
-    With `view`, the ticket counts /metrics exports are kept in it.
+    With `view`, the ticket counts /metrics exports are kept in it; with `inventory`, the engine
+    reads the devices the monitor has read (one copy of the fleet per process).
     """
     if not config.tickets.enabled:
         log.info("tickets disabled in the config")
         return
-    tasks = [asyncio.create_task(_engine_loop(TicketEngine(config, engine, owner=worker_id), config.tickets.interval, view)),
+    ticket_engine = TicketEngine(config, engine, owner=worker_id, inventory=inventory)
+    tasks = [asyncio.create_task(_engine_loop(ticket_engine, config.tickets.interval, view)),
              asyncio.create_task(Sender(config, engine, owner=worker_id).run(interval=min(2.0, config.tickets.interval)))]
 
     async def stop() -> None:

@@ -65,7 +65,8 @@ async def serve(config: Config, app: AppContext, worker_id: str | None, stop: as
                                        guard_seconds=config.lease_guard)
         monitor = Monitor(config=config, engine=engine, kinds=kinds, worker_id=worker_id, ownership=ownership)
         await monitor.start(stack)
-        await start_tickets(config, engine, monitor.worker_id, stack, monitor.view)  # tickets and repair alerts (fleetmon.alerts)
+        # tickets and repair alerts (fleetmon.alerts), from the devices the monitor has read
+        await start_tickets(config, engine, monitor.worker_id, stack, monitor.view, monitor.inventory)
         url = await start_metrics(monitor.view, config, stack)
         console = await start_console(config, engine, monitor.view, stack)  # the web console (fleetmon.console)
         await start_report_mail(config, engine, stack)  # the monthly report to budget officers, when configured

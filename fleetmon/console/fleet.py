@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from fleetmon.health.model import HEALTH_ORDER, DeviceStatus, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, split_area_path
-from fleetmon.store.inventory import Revision, load_devices, revision
+from fleetmon.store.inventory import DeviceCache
 from fleetmon.store.schema import state_changes, tickets
 
 WORST_FIRST = (Health.DOWN, Health.UNREACHABLE, Health.DEGRADED, Health.UNKNOWN, Health.UP)
@@ -88,29 +88,12 @@ class StateLog:
             return dict(self._states)
 
 
-class Inventory:
-    """The active devices, loaded again only when an import or an area change has touched them."""
-
-    def __init__(self) -> None:
-        self._devices: dict[str, Device] = {}
-        self._key: Revision | None = None
-        self._lock = threading.Lock()
-
-    def read(self, conn: Connection) -> dict[str, Device]:
-        key = revision(conn)
-        with self._lock:
-            if key != self._key:
-                self._devices = load_devices(conn, include_retired=False)
-                self._key = key
-            return self._devices
-
-
 class StoreSource:
     """The store only: for a console without a running monitor, and for tests (states as last logged)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._inventory = Inventory()
+        self._inventory = DeviceCache()
         self._log = StateLog()
 
     def devices(self) -> Mapping[str, Device]:

@@ -45,8 +45,9 @@ from fleetmon.inventory.model import Device
 from fleetmon.monitor.sweep import SAFETY_MARGIN_SECONDS, ProbeRunner, SweepPlan, run_sweep
 from fleetmon.monitor.targets import TargetBuilder
 from fleetmon.monitor.view import MonitorView, SweepStats
+from fleetmon.probes.target import Target
 from fleetmon.store import statelog
-from fleetmon.store.inventory import Revision, load_devices, revision
+from fleetmon.store.inventory import DeviceCache
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class Monitor:
     kinds: Sequence[ProbeKind]
     worker_id: str = ""
     ownership: Ownership = field(default_factory=Ownership)
+    inventory: DeviceCache = field(default_factory=DeviceCache)  # shared with the ticket engine in `fleetmon run`
     policy: machine.Policy | None = None
     clock: Callable[[], float] = time.time  # what "now" is for states and the log; tests pass their own
 
@@ -111,7 +113,6 @@ class Monitor:
         self._write_failing = False
         self._overflowing = False
         self._refresh_failing = False
-        self._inventory_revision: Revision | None = None
         self._flush_lock = asyncio.Lock()
         self._writing: asyncio.Future[None] | None = None  # the newest write of the log, perhaps still in its thread
         self._reload_lock = asyncio.Lock()
@@ -193,14 +194,8 @@ class Monitor:
         return status
 
     def _read_inventory(self) -> Mapping[str, Device]:
-        """The devices read before while the inventory's revision stands: a province is 136,000 rows a minute otherwise."""
         with self.engine.connect() as conn:
-            now = revision(conn)  # before the rows: a change landing in between is read again next time
-            if now == self._inventory_revision:
-                return self.view.devices
-            devices = load_devices(conn, include_retired=False)
-        self._inventory_revision = now
-        return devices
+            return self.inventory.read(conn)
 
     def _take_over(self, new: set[str], watched_until: float | None, starting: bool) -> dict[str, DeviceStatus]:
         """Write the time nobody watched `new` as unknown; their statuses to start from."""
@@ -265,27 +260,32 @@ class Monitor:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def _sweep(self, kind: ProbeKind, only: set[str] | None = None, spread: float | None = None) -> None:
-        statuses, devices = self.view.statuses, self.view.devices
-        chosen = only if only is not None else list(statuses)
-        targets = [self._targets.target(devices[i], kind.schedule.timeout) for i in chosen
-                   if i in devices and kind.applies(devices[i]) and not _known_down(kind, devices[i], statuses.get(i))]
+        view = self.view
+        chosen = [i for i in (only if only is not None else view.statuses) if (d := view.devices.get(i)) is not None and kind.applies(d)]
         if spread is None:  # the last probe must end before the next sweep is due
             schedule = kind.schedule
             spread = max(0.0, min(schedule.interval * self.config.probes.jitter,
                                   schedule.interval - schedule.timeout - SAFETY_MARGIN_SECONDS))
         plan = SweepPlan(kind.name, kind.run, spread, kind.schedule.concurrency or self.config.probes.concurrency)
 
+        def target_of(device_id: str) -> Target | None:
+            """As things stand at the device's turn: a reload or a hand-over may have come since the sweep began."""
+            device, status = view.devices.get(device_id), view.statuses.get(device_id)
+            if device is None or status is None or not kind.applies(device) or _offline(kind, device, status):
+                return None
+            return self._targets.target(device, kind.schedule.timeout) if self.ownership.owns(device_id) else None
+
         def observe(obs: Observation) -> None:
-            status = statuses.get(obs.device_id)
-            if status is None:  # handed to another worker during the sweep
+            device, status = view.devices.get(obs.device_id), view.statuses.get(obs.device_id)
+            if device is None or status is None:  # retired, or handed to another worker, during the probe
                 return
-            transition = machine.apply(status, obs, self._policy, liveness=kind.liveness(devices[obs.device_id]))
+            transition = machine.apply(status, obs, self._policy, liveness=kind.liveness(device))
             if transition is not None:
                 self._queue((transition,))
 
-        await run_sweep(plan, targets, observe, self.view.sweeps[kind.name], still_ours=self.ownership.owns)
-        self._queue(rootcause.resolve(devices, statuses, self.clock(), self._policy))
-        stats = self.view.sweeps[kind.name]
+        await run_sweep(plan, chosen, target_of, observe, view.sweeps[kind.name])
+        self._queue(rootcause.resolve(view.devices, view.statuses, self.clock(), self._policy))
+        stats = view.sweeps[kind.name]
         log.info("%s sweep: %d devices in %.1f s (interval %g s)", kind.name, stats.last_devices,
                  stats.last_duration_seconds or 0.0, kind.schedule.interval)
         await self.flush()
@@ -366,12 +366,12 @@ class Monitor:
                      f" cause={t.cause.value}" if t.cause.value else "")
 
 
-def _known_down(kind: ProbeKind, device: Device, status: DeviceStatus | None) -> bool:
+def _offline(kind: ProbeKind, device: Device, status: DeviceStatus) -> bool:
     """A unit its liveness probe found down, or unreachable behind a dead parent, is not asked the rest
     until it answers again: each ask would only wait out a whole timeout, and a dead uplink's hundreds
     of cameras would hold ONVIF's few slots for most of its interval. Its other probes' last findings
     stand meanwhile."""
-    return status is not None and status.state in rootcause.OFFLINE and not kind.liveness(device)
+    return status.state in rootcause.OFFLINE and not kind.liveness(device)
 
 
 def _one_line(exc: BaseException) -> str:

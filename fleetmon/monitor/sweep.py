@@ -4,6 +4,10 @@ Each device has a fixed phase within the interval (a hash of its id), so it is p
 same point of every sweep and 100,000 devices are not hit in the same second. At most
 `concurrency` probes are in flight; each is bounded by its own timeout plus a safety margin,
 so a hanging device costs one timeout and never delays the others.
+
+A sweep holds device ids, not targets: each target is made when its device's turn comes, from
+the inventory and health of that moment. A province's ONVIF and snapshot sweeps last minutes;
+136,000 targets made up front would be held that long, and judged on what was known at the start.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from fleetmon.health.model import Observation
@@ -55,20 +59,22 @@ async def _guarded(plan: SweepPlan, target: Target) -> Observation:
 
 async def run_sweep(
     plan: SweepPlan,
-    targets: Sequence[Target],
+    device_ids: Iterable[str],
+    target_of: Callable[[str], Target | None],
     on_observation: Callable[[Observation], None],
     stats: SweepStats,
-    still_ours: Callable[[str], bool] = lambda _device_id: True,
 ) -> None:
-    """Probe every target once, each at its phase; `on_observation` gets each result as it comes.
+    """Probe each device once, at its phase; `on_observation` gets each result as it comes.
 
-    `still_ours` is asked right before each probe: a device handed to another worker during
-    the sweep is skipped, so two workers never probe it at once.
+    `target_of` is asked right before each probe, once a slot is free: None skips the device (it was
+    handed to another worker, retired, or found offline meanwhile), so two workers never probe a
+    device at once and a unit that died during the sweep is not asked again.
     """
     started = time.monotonic()
     stats.last_started = time.time()
     limit = asyncio.Semaphore(plan.concurrency)
     pending: set[asyncio.Task[None]] = set()
+    probed = 0
 
     async def one(target: Target) -> None:
         stats.in_flight += 1
@@ -82,14 +88,16 @@ async def run_sweep(
             limit.release()
 
     try:
-        for offset, target in sorted(((phase(t.device_id) * plan.spread_seconds, t) for t in targets), key=lambda p: p[0]):
-            delay = started + offset - time.monotonic()
+        for device_id in sorted(device_ids, key=phase):
+            delay = started + phase(device_id) * plan.spread_seconds - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             await limit.acquire()
-            if not still_ours(target.device_id):
+            target = target_of(device_id)
+            if target is None:
                 limit.release()
                 continue
+            probed += 1
             task = asyncio.create_task(one(target))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -102,5 +110,5 @@ async def run_sweep(
         if unfinished:
             await asyncio.gather(*unfinished, return_exceptions=True)
     stats.last_duration_seconds = time.monotonic() - started
-    stats.last_devices = len(targets)
+    stats.last_devices = probed
     stats.sweeps += 1
