@@ -21,7 +21,7 @@ from fleetmon.health.model import Health, Observation
 from fleetmon.inventory.importer import plan_import
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.monitor.service import Monitor, ProbeKind
-from fleetmon.monitor.sweep import ProbeRunner
+from fleetmon.monitor.sweep import ProbeRunner, phase
 from fleetmon.probes.findings import Problem
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Target
@@ -228,6 +228,36 @@ async def test_a_unit_found_offline_is_not_asked_its_other_probes_until_it_answe
         await wait_for(lambda: any(d == "cam-1" and at > back for d, at in asked), 3 * INTERVAL)
     store.dispose()
     assert asked_while_offline == [] and len(others) >= 2
+
+
+async def test_a_unit_found_down_during_a_long_sweep_is_not_asked_when_its_turn_comes(devices: Devices, tmp_path: Path) -> None:
+    """ONVIF's sweep spreads a province over minutes: a unit its liveness probe found down in the
+    meantime is skipped at its turn, not judged on what was known when the sweep began."""
+    store = open_store(f"sqlite:///{tmp_path / 'late.db'}")
+    late = "cam-late-5"  # its phase puts it at 99 % of every sweep
+    assert phase(late) > 0.9
+    inventory = [Device(id="cam-0", kind=DeviceKind.CAMERA, host=HOSTS[0], onvif_port=devices.port),
+                 Device(id=late, kind=DeviceKind.CAMERA, host=HOSTS[1], onvif_port=devices.port)]
+    with store.begin() as conn:
+        apply_plan(conn, plan_import(inventory, {}), "test")
+    asked: list[str] = []
+
+    async def identity(target: Target) -> Observation:
+        asked.append(target.device_id)
+        return Observation(device_id=target.device_id, probe="onvif", status=ProbeStatus.OK, at=time.time(),
+                           duration_seconds=0.0, alive=True)
+
+    slow = ProbeKind("onvif", ProbeSchedule(interval=8.0, timeout=0.3), applies=lambda d: True, liveness=lambda d: False, run=identity)
+    service = monitor(store, more=[slow])
+    await devices.off(HOSTS[1])  # before the first sweeps: the ONVIF sweep starts with the unit's state still unknown
+    async with AsyncExitStack() as stack:
+        await service.start(stack)
+        await wait_for(lambda: service.view.sweeps["onvif"].sweeps == 1, 6.0)
+        found_down_at = service.view.statuses[late].since
+        onvif_started = service.view.sweeps["onvif"].last_started or 0.0
+    store.dispose()
+    assert service.view.statuses[late].state is Health.DOWN and found_down_at < onvif_started + 3.0  # before its turn
+    assert asked == ["cam-0"]
 
 
 async def test_a_hanging_device_costs_one_timeout_not_the_sweep(store: Engine, devices: Devices) -> None:
