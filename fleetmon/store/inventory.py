@@ -94,9 +94,10 @@ def load_devices(conn: Connection, include_retired: bool = True) -> dict[str, De
 class DeviceCache:
     """The inventory as last read, read again only when its revision moves.
 
-    One per process, shared by the monitor, the ticket engine and the console: a province's
-    136,000 devices take ~90 MB each time they are held, and a minute's check of an unchanged
-    inventory costs two count queries instead of 136,000 rows. Both mappings are replaced whole,
+    In `fleetmon run` the monitor and the ticket engine share one (the console reads the monitor's
+    view); a console without a monitor keeps its own. A province's 136,000 devices take ~90 MB
+    each time they are held, and a minute's check of an unchanged inventory costs two count
+    queries instead of 136,000 rows. Both mappings are replaced whole,
     never changed, so a reader may keep one as long as it likes; an unchanged inventory is the
     same object as before.
     """
