@@ -8,7 +8,7 @@
 Both are one prober each in `fleetmon.probes.registry`. What they need between probes lives in
 `CameraMemory` (one per process, in `ProbeClients`): the stream and snapshot addresses (asked
 once, not every sweep: five of a camera's eight ONVIF calls), the stream's misses in a row and
-the fingerprints of earlier pictures.
+the fingerprints of earlier pictures (`PictureMemory`, on disk).
 
 The clock: the probe measures it; when it is further off than `target.clock_skew_limit` and the
 credential profile allows it (`correct_clock`), it is set (`fleetmon.probes.onvif.clock`) and
@@ -25,10 +25,10 @@ import httpx
 
 from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.http.snapshot import SnapshotResult, probe_snapshot
-from fleetmon.probes.image_quality import ImageFingerprint
 from fleetmon.probes.onvif.client import OnvifClients
 from fleetmon.probes.onvif.clock import correct_clock
 from fleetmon.probes.onvif.probe import OnvifResult, probe_onvif
+from fleetmon.probes.picture_memory import PictureMemory
 from fleetmon.probes.result import ProbeResult, ProbeStatus
 from fleetmon.probes.rtsp import RtspResult, probe_rtsp
 from fleetmon.probes.target import Target
@@ -46,8 +46,7 @@ class CameraMemory:
     snapshot_uris: dict[str, str] = field(default_factory=dict)
     stream_uris: dict[str, str] = field(default_factory=dict)
     stream_failures: dict[str, int] = field(default_factory=dict)  # failing streams only, in a row
-    previous: dict[str, ImageFingerprint] = field(default_factory=dict)
-    reference: dict[str, ImageFingerprint] = field(default_factory=dict)
+    pictures: PictureMemory = field(default_factory=PictureMemory)
 
     def judge_stream(self, result: RtspResult) -> RtspResult | None:
         """The stream check, once it has failed twice in a row (a loaded unit may miss one DESCRIBE)."""
@@ -56,13 +55,6 @@ class CameraMemory:
             return result
         failures = self.stream_failures[result.device_id] = self.stream_failures.get(result.device_id, 0) + 1
         return result if failures >= 2 else None
-
-    def keep(self, device_id: str, fingerprint: ImageFingerprint) -> None:
-        """Only what each check reads: the frozen check the last frame's digest and patches, the
-        moved check the first frame's thumbnail (half the bytes of keeping both whole)."""
-        self.previous[device_id] = dataclasses.replace(fingerprint, thumb=b"")
-        if device_id not in self.reference:
-            self.reference[device_id] = dataclasses.replace(fingerprint, digest=b"", patches=b"")
 
     def forget(self, device_id: str) -> None:
         self.snapshot_uris.pop(device_id, None)
@@ -125,10 +117,9 @@ async def probe_pictures(target: Target, onvif: OnvifClients, http: httpx.AsyncC
             return SnapshotResult(device_id=device, probe="snapshot", status=ProbeStatus.AUTH_FAILED,
                                   duration_seconds=asked.duration_seconds, error=LOGIN_REFUSED)
         memory.learn(asked)
-    result = await probe_snapshot(target, http, memory.snapshot_uris.get(device),
-                                  memory.previous.get(device), memory.reference.get(device))
+    result = await probe_snapshot(target, http, memory.snapshot_uris.get(device), *memory.pictures.recall(device))
     if result.status is ProbeStatus.PROTOCOL_ERROR:
         memory.forget(device)
     if result.fingerprint is not None:
-        memory.keep(device, result.fingerprint)
+        memory.pictures.keep(device, result.fingerprint)
     return result

@@ -11,7 +11,8 @@ prober map, it covers every kind the monitor schedules:
     vendor_http    recorder disks over the vendor's web API             VendorHttpResult
 
 `ProbeClients` holds what the probers share, one of each per process: connection pools and
-parsed WSDLs made once, not per device, and the camera checks' memory between sweeps.
+parsed WSDLs made once, not per device, and the camera checks' memory between sweeps (its
+pictures' fingerprints in a temporary file, closed with the clients).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ class ProbeClients:
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1000, max_keepalive_connections=0),
                                  follow_redirects=False, trust_env=False)
         stack.push_async_callback(http.aclose)
-        return cls(http=http, snmp=await SnmpClient.start(stack), onvif=await OnvifClients.start(stack))
+        cameras = CameraMemory()
+        stack.callback(cameras.pictures.close)
+        return cls(http=http, snmp=await SnmpClient.start(stack), onvif=await OnvifClients.start(stack), cameras=cameras)
 
 
 ProbeFunction = Callable[[Target, ProbeClients], Awaitable[ProbeResult]]

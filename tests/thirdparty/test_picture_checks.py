@@ -19,8 +19,8 @@ import pytest
 from pydantic import SecretStr
 
 from bench.image_checks_confusion import confusion, markdown, thirdparty_set
-from fleetmon.probes.camera import CameraMemory
 from fleetmon.probes.http.snapshot import SnapshotResult, probe_snapshot
+from fleetmon.probes.picture_memory import PictureMemory
 from fleetmon.probes.result import ProbeStatus
 from fleetmon.probes.target import Credentials, Target
 from tests.peers import need_binary
@@ -38,17 +38,16 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def watch(camera: ThirdPartyCamera, client: httpx.AsyncClient, seconds: float,
-                memory: CameraMemory | None = None) -> list[SnapshotResult]:
+                memory: PictureMemory | None = None) -> list[SnapshotResult]:
     """Snapshots for `seconds`, each judged against the previous one and the first, as the monitor
     does (with `memory`, what an earlier watch kept)."""
     target = Target(device_id="ipycam", host=camera.host, timeout=10.0,
                     credentials=Credentials(camera.username, SecretStr(camera.password)))
-    memory = memory or CameraMemory()
+    memory = PictureMemory() if memory is None else memory
     results = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        result = await probe_snapshot(target, client, camera.snapshot_url, memory.previous.get("ipycam"),
-                                      memory.reference.get("ipycam"))
+        result = await probe_snapshot(target, client, camera.snapshot_url, *memory.recall("ipycam"))
         assert result.status is ProbeStatus.OK, result.error
         assert result.fingerprint is not None
         memory.keep("ipycam", result.fingerprint)
@@ -85,7 +84,7 @@ async def test_the_camera_going_wrong_is_still_found(tmp_path: Path, client: htt
     """Its reference taken while it is fine; then a stuck sensor (the date/time overlay still
     running), a defocused lens, a bag over the lens."""
     with run_ipycam(tmp_path, scene="street", speed=SPEED, fps=4, fault=fault, fault_after=5.0) as camera:
-        memory = CameraMemory()
+        memory = PictureMemory()
         before = await watch(camera, client, 2.5, memory)
         await asyncio.sleep(3.0)
         after = await watch(camera, client, 4.0, memory)
