@@ -6,19 +6,18 @@ minutes. SQLite keeps them in a private temporary file instead (SQLite's tempora
 `SQLITE_TMPDIR`, else `TMPDIR`, else /var/tmp), which is unlinked as soon as it is opened: nothing
 is left behind by a crash, and a restart starts from new reference frames, as it always did (a
 camera re-aimed on purpose is accepted by restarting, not flagged as moved for ever).
-
-What is kept is what each check reads: the frozen check the last frame's digest, cells and
-patches; the moved check the first frame's thumbnail; both the learned baseline figures.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sqlite3
 import struct
 
 from fleetmon.probes.image_quality import ImageFingerprint
 
+log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<3d4I")  # sharpness, flat share, noise; lengths of digest, thumb, patches, cells
 
 
@@ -44,10 +43,13 @@ def unpack(blob: bytes) -> ImageFingerprint:
 class PictureMemory:
     """The previous and the reference (first) fingerprint of each camera, kept by this process.
 
-    Used from one event loop: every call is a short synchronous read or write of one row.
+    Used from one event loop: every call is a short synchronous read or write of one row. When
+    the file fails (its disk full or gone), the memory moves into the process for the rest of its
+    life, with one warning: the pictures are judged as after a restart, not every probe crashed.
     """
 
     def __init__(self) -> None:
+        self._held: dict[str, tuple[bytes, bytes]] | None = None  # (previous, reference), once the file failed
         # "": a private on-disk temporary database, deleted when closed. No journal, no sync:
         # it lives as long as the process and is worth nothing after it.
         self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
@@ -60,15 +62,40 @@ class PictureMemory:
 
     def recall(self, device_id: str) -> tuple[ImageFingerprint | None, ImageFingerprint | None]:
         """(previous, reference), or (None, None) for a camera not seen yet."""
-        row = self._db.execute("SELECT previous, reference FROM pictures WHERE device_id = ?", (device_id,)).fetchone()
+        if self._held is not None:
+            row = self._held.get(device_id)
+        else:
+            try:
+                row = self._db.execute("SELECT previous, reference FROM pictures WHERE device_id = ?", (device_id,)).fetchone()
+            except sqlite3.Error as exc:
+                row = self._move_into_process(exc).get(device_id)
         return (unpack(row[0]), unpack(row[1])) if row else (None, None)
 
     def keep(self, device_id: str, fingerprint: ImageFingerprint) -> None:
         """As the next probe's previous; as the reference too when it is the camera's first."""
-        self._db.execute(
-            "INSERT INTO pictures VALUES (?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET previous = excluded.previous",
-            (device_id, pack(dataclasses.replace(fingerprint, thumb=b"")),
-             pack(dataclasses.replace(fingerprint, digest=b"", patches=b"", cells=b""))))
+        # What each check reads: the frozen check the last frame's digest, cells and patches; the moved
+        # check the first frame's thumbnail.
+        previous = pack(dataclasses.replace(fingerprint, thumb=b""))
+        reference = pack(dataclasses.replace(fingerprint, digest=b"", patches=b"", cells=b""))
+        if self._held is None:
+            try:
+                self._db.execute("INSERT INTO pictures VALUES (?, ?, ?) "
+                                 "ON CONFLICT (device_id) DO UPDATE SET previous = excluded.previous",
+                                 (device_id, previous, reference))
+                return
+            except sqlite3.Error as exc:
+                held = self._move_into_process(exc)
+        else:
+            held = self._held
+        known = held.get(device_id)
+        held[device_id] = (previous, known[1] if known else reference)
+
+    def _move_into_process(self, exc: sqlite3.Error) -> dict[str, tuple[bytes, bytes]]:
+        log.warning("picture memory: its temporary file failed (%s); earlier pictures are forgotten and the next "
+                    "are kept in memory (~2 KB a camera): free space in SQLite's temporary directory and restart", exc)
+        self._held = {}
+        self._db.close()
+        return self._held
 
     def close(self) -> None:
         self._db.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +93,33 @@ def test_a_province_of_pictures_lives_in_an_unlinked_file_not_in_the_process() -
     assert any(path.endswith("(deleted)") for path in opened), opened
     memory.close()
     assert set(open_files()) - before == set(), "closed, the file is gone"
+
+
+@pytest.fixture
+def file_size_limit() -> Iterator[None]:
+    """Files this process writes may not pass 1 MB while the test runs: a full disk, as a write sees it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of the process dying
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous_handler)
+
+
+def test_a_full_disk_costs_the_earlier_pictures_not_the_checks(file_size_limit: None, caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(13)
+    world = draw_world(rng)
+    first, later = (fingerprint(snapshot(view(world), rng, second)) for second in (0, 1))
+    memory = PictureMemory()
+    for n in range(CAMERAS):  # ~20 MB: past SQLite's 2 MB cache, so the file must grow past its limit
+        memory.keep(f"cam-{n}", first)
+    assert "picture memory: its temporary file failed" in caplog.text
+    assert caplog.text.count("picture memory") == 1, "one warning, not one per camera"
+    last = f"cam-{CAMERAS - 1}"  # kept after the file failed: in the process now
+    memory.keep(last, later)
+    previous, reference = memory.recall(last)
+    assert previous is not None and previous.digest == later.digest
+    assert reference is not None and reference.thumb == first.thumb
+    memory.close()
