@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from fleetmon.health.model import Cause, Health
 
@@ -74,7 +76,7 @@ class Seen:
     about (present or gone); kinds outside it keep whatever was known before.
     """
 
-    faults: dict[FaultKind, str]
+    faults: Mapping[FaultKind, str]
     judged: frozenset[FaultKind]
     offline: bool = False  # down or unreachable
     site_down: bool = False  # the monitor blamed the whole site
@@ -82,19 +84,29 @@ class Seen:
     power: bool = False  # came back from an outage with a reset uptime
 
 
+_NONE: Mapping[FaultKind, str] = MappingProxyType({})
+# The common outcomes, one object each: the ticket engine keeps one Seen per device of a province.
+_UNKNOWN = Seen(_NONE, frozenset())
+_FINE = Seen(_NONE, _HEALTH_KINDS)
+_SITE_DOWN = Seen(_NONE, frozenset(AVAILABILITY), offline=True, site_down=True)
+
+
 def classify(state: Health, reason: str, cause: Cause) -> Seen:
     if state is Health.UNKNOWN:
-        return Seen({}, frozenset())
+        return _UNKNOWN
     if state is Health.UNREACHABLE:
         match = _BEHIND.match(reason)
-        return Seen({}, frozenset(AVAILABILITY), offline=True, behind=match.group("parent") if match else "")
+        return Seen(_NONE, frozenset(AVAILABILITY), offline=True, behind=match.group("parent") if match else "")
     if state is Health.DOWN:
         if cause is Cause.NETWORK:
-            return Seen({}, frozenset(AVAILABILITY), offline=True, site_down=True)
+            return _SITE_DOWN
         return Seen({FaultKind.DEVICE_DOWN: reason}, frozenset(AVAILABILITY), offline=True)
     found: dict[FaultKind, list[str]] = {}
     for text in (t.strip() for t in reason.split("; ")):
         if not text or text in ("answering", "answering again", _POWER_NOTE):
             continue
         found.setdefault(problem_kind(text), []).append(text)
-    return Seen({kind: "; ".join(texts) for kind, texts in found.items()}, _HEALTH_KINDS, power=_POWER_NOTE in reason)
+    power = _POWER_NOTE in reason
+    if not found and not power:
+        return _FINE
+    return Seen({kind: "; ".join(texts) for kind, texts in found.items()}, _HEALTH_KINDS, power=power)

@@ -62,7 +62,15 @@ def _record_facts(status: DeviceStatus, obs: Observation, policy: Policy) -> Non
         value = getattr(obs, name)
         if value is not None:
             setattr(status, name, value)
-    status.problems[obs.probe] = obs.problems
+    _note_problems(status, obs)
+
+
+def _note_problems(status: DeviceStatus, obs: Observation) -> None:
+    """Only probes with something to say hold an entry: a province's healthy units hold none."""
+    if obs.problems:
+        status.problems[obs.probe] = obs.problems
+    else:
+        status.problems.pop(obs.probe, None)
 
 
 def _age_out(status: DeviceStatus, at: float, policy: Policy) -> None:
@@ -113,7 +121,7 @@ def apply(status: DeviceStatus, obs: Observation, policy: Policy, *, liveness: b
     elif not liveness and status.probes[obs.probe].fail_streak >= policy.down_after:
         # Like down, a probe that got no answer degrades only when it fails again: one lost
         # packet is not a fault a technician should be sent to.
-        status.problems[obs.probe] = obs.problems
+        _note_problems(status, obs)
     if liveness:
         if obs.alive:
             status.ok_streak, status.fail_streak = status.ok_streak + 1, 0
