@@ -57,9 +57,7 @@ def live_source(engine: Engine, view: MonitorView) -> FleetSource:
         found = view.statuses.get(device_id)
         if found is None:
             return None
-        # tuples are replaced, never changed; the dicts and each probe's counters are copied
-        return dataclasses.replace(found, problems=dict(found.problems),
-                                   probes={k: dataclasses.replace(v, failures=dict(v.failures)) for k, v in found.probes.items()})
+        return dataclasses.replace(found)  # its tuples and mappings are replaced, never changed
 
     return LiveSource(engine, lambda: view.devices, lambda: on_loop(copy), lambda device_id: on_loop(lambda: detail(device_id)))
 

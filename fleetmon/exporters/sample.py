@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from fleetmon.health.model import Cause, DeviceStatus, Health, ProbeStats
+from fleetmon.health.model import NO_PROBES, Cause, DeviceStatus, Health, ProbeLedger, ProbeStats
 from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.monitor.view import MonitorView, SweepStats
@@ -27,7 +27,7 @@ PROBES = {
 }
 
 
-def _probes(kind: DeviceKind, working: bool, rng: random.Random) -> dict[str, ProbeStats]:
+def _probes(kind: DeviceKind, working: bool, rng: random.Random) -> ProbeLedger:
     out = {}
     for probe in PROBES[kind]:
         runs = rng.randint(100, 5000)
@@ -39,7 +39,7 @@ def _probes(kind: DeviceKind, working: bool, rng: random.Random) -> dict[str, Pr
             runs=runs,
             failures={"timeout": failed, "refused": failed // 3} if failed else {},
         )
-    return out
+    return ProbeLedger.of(out)
 
 
 def _status(device: Device, rng: random.Random) -> DeviceStatus:
@@ -48,7 +48,7 @@ def _status(device: Device, rng: random.Random) -> DeviceStatus:
     working = state in (Health.UP, Health.DEGRADED)
     status = DeviceStatus(state=state, since=NOW - rng.uniform(0, 30 * 86400),
                           cause=Cause.DEVICE if state is Health.DOWN else Cause.NONE,
-                          probes=_probes(device.kind, working, rng) if state is not Health.UNKNOWN else {},
+                          probes=_probes(device.kind, working, rng) if state is not Health.UNKNOWN else NO_PROBES,
                           reboots=rng.randint(0, 12))
     if state is Health.UNKNOWN:
         return status

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, ProbeStats, Transition
+from fleetmon.health.model import Cause, DeviceStatus, Health, Observation, Transition
 from fleetmon.probes.findings import Problem, key_of
-from fleetmon.probes.result import ProbeStatus
 
 UPTIME_WRAP_SECONDS = 2**32 / 100  # sysUpTime is 32-bit centiseconds: it wraps after 497 days
 
@@ -29,18 +28,7 @@ class Policy:
 
 
 def _record_probe(status: DeviceStatus, obs: Observation) -> None:
-    stats = status.probes.get(obs.probe)
-    if stats is None:
-        stats = status.probes[obs.probe] = ProbeStats()
-    stats.runs += 1
-    stats.last_status = obs.status
-    stats.last_duration = obs.duration_seconds
-    if obs.status is ProbeStatus.OK:
-        stats.last_success = obs.at
-        stats.fail_streak = 0
-    else:
-        stats.failures = {**stats.failures, obs.status.value: stats.failures.get(obs.status.value, 0) + 1}
-        stats.fail_streak += 1
+    status.probes = status.probes.recorded(obs.probe, obs.status, obs.at, obs.duration_seconds)
 
 
 def _rebooted(status: DeviceStatus, obs: Observation, policy: Policy) -> bool:
@@ -68,9 +56,9 @@ def _record_facts(status: DeviceStatus, obs: Observation, policy: Policy) -> Non
 def _note_problems(status: DeviceStatus, obs: Observation) -> None:
     """Only probes with something to say hold an entry: a province's healthy units hold none."""
     if obs.problems:
-        status.problems[obs.probe] = obs.problems
-    else:
-        status.problems.pop(obs.probe, None)
+        status.problems = {**status.problems, obs.probe: obs.problems}
+    elif obs.probe in status.problems:
+        status.problems = {probe: found for probe, found in status.problems.items() if probe != obs.probe}
 
 
 def _age_out(status: DeviceStatus, at: float, policy: Policy) -> None:

@@ -188,7 +188,7 @@ class Monitor:
 
     def _resume(self, device: Device, status: DeviceStatus | None) -> DeviceStatus | None:
         """The logged problems of probes that still apply to the device hold until those probes look again."""
-        if status is not None:
+        if status is not None and status.problems:
             probing = {kind.name for kind in self.kinds if kind.applies(device)}
             status.problems = {probe: found for probe, found in status.problems.items() if probe in probing}
         return status

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from fleetmon.health.model import Cause, DeviceStatus, Health, Transition
+from fleetmon.health.model import NO_PROBLEMS, Cause, DeviceStatus, Health, Transition
 from fleetmon.probes.findings import Problem
 from fleetmon.store.schema import state_changes, workers
 
@@ -89,7 +89,7 @@ def take_over(conn: Connection, device_ids: Iterable[str], watched_until: float 
     statuses: dict[str, DeviceStatus] = {}
     gaps = []
     for device_id, last in last_states(conn, device_ids).items():
-        statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now, problems=held_problems(last.problems))
+        statuses[device_id] = DeviceStatus(state=Health.UNKNOWN, since=now, problems=held_problems(last.problems) or NO_PROBLEMS)
         if last.state is not Health.UNKNOWN:
             gap_start = max(last.at, watched_until if watched_until is not None else last.at)
             reason = "not watched: the monitor was not running"
