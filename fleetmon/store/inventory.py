@@ -123,7 +123,9 @@ class DeviceCache:
                     everything = load_devices(conn, include_retired=True)
                 else:
                     everything = {**self._all, **load_devices(conn, include_retired=True, ids=changed)}
-                self._all, self._active = everything, {i: d for i, d in everything.items() if d.active}
+                active = {i: d for i, d in everything.items() if d.active}
+                # a fleet with nothing retired holds one mapping, not two of 136,000 entries
+                self._all, self._active = everything, everything if len(active) == len(everything) else active
                 self._revision = now
             return self._all if include_retired else self._active
 
