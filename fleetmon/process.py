@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import resource
@@ -12,6 +14,10 @@ WANTED_OPEN_FILES = 1 << 20
 # Young collections after 50,000 more tracked objects (CPython's default: 700), and each older
 # generation after 20 of the younger one's (default: 10).
 GC_THRESHOLDS = (50_000, 20, 20)
+# glibc's mallopt parameters (malloc.h) and the values fleetmon runs with.
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
+MALLOC_ARENAS = 2
+MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
 def raise_open_files_limit(wanted: int = WANTED_OPEN_FILES) -> int:
@@ -43,3 +49,20 @@ def tune_gc() -> None:
     reference counting, so little waits for the collector.
     """
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def tune_malloc(arenas: int = MALLOC_ARENAS, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Keep what threads free reusable by the whole process, and give big buffers back at once.
+
+    Left alone, glibc gives each thread that allocates its own heap, up to 8 per core, and keeps
+    what was freed in it for that heap alone: the threads that read the inventory, render a
+    district's /metrics and write the state log left a 136,923-device worker with ~100 MB in six
+    such heaps. And after the first large buffer is freed, glibc stops mapping large buffers
+    separately, so a rendered page's memory stays in the heap. Two heaps and a fixed mapping
+    threshold keep both in bounds (bench/soak_service.py). False where the C library is not glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas)) and bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold))

@@ -28,7 +28,7 @@ from fleetmon.inventory.model import Device, DeviceKind
 from fleetmon.inventory.sample import sample_fleet
 from fleetmon.inventory.sheets import write_sheet
 from fleetmon.logs import setup_logging
-from fleetmon.process import tune_gc
+from fleetmon.process import tune_gc, tune_malloc
 from fleetmon.simulator.control import default_token_file, read_token
 from fleetmon.store.inventory import apply_plan, device_dicts, load_devices
 
@@ -173,6 +173,7 @@ def demo(cameras: int, directory: Path, metrics_port: int, control_port: int, lo
 
     setup_logging(log_level)
     tune_gc()
+    tune_malloc()
     app, sheet, fleet = prepare(directory, cameras, metrics_port)
     faults = fault_specs(fleet)
     click.echo(f"demo fleet: {sheet} ({len(fleet)} devices); starting the simulator...")

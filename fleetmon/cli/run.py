@@ -26,7 +26,7 @@ from fleetmon.monitor.service import HEARTBEAT_SECONDS, Monitor, Ownership, defa
 from fleetmon.monitor.workers import LeaseOwnership
 from fleetmon.probes.findings import ClockCorrection
 from fleetmon.probes.registry import ProbeClients
-from fleetmon.process import raise_open_files_limit, tune_gc
+from fleetmon.process import raise_open_files_limit, tune_gc, tune_malloc
 from fleetmon.store.inventory import record_clock_correction
 from fleetmon.store.monitorlock import MonitorLock, StoreBusy
 
@@ -114,6 +114,7 @@ def run(app: AppContext, worker_id: str | None, log_level: str) -> None:
     """Probe the fleet on schedule, keep device health and its log, serve /metrics."""
     setup_logging(log_level)
     tune_gc()
+    tune_malloc()
     config = app.config
 
     async def main() -> None:
