@@ -43,10 +43,20 @@ class CameraMemory:
     ONVIF) and the previous and reference frames' fingerprints (a frozen image is one that never
     changes; a moved scene is one unlike the reference)."""
 
-    snapshot_uris: dict[str, str] = field(default_factory=dict)
-    stream_uris: dict[str, str] = field(default_factory=dict)
+    # Addresses by device with the unit's own host folded out (`_fold`): a province's cameras of
+    # one firmware share one string each, not 136,000 of ~90 bytes.
+    _snapshot_uris: dict[str, str] = field(default_factory=dict)
+    _stream_uris: dict[str, str] = field(default_factory=dict)
     stream_failures: dict[str, int] = field(default_factory=dict)  # failing streams only, in a row
     pictures: PictureMemory = field(default_factory=PictureMemory)
+
+    def snapshot_uri(self, target: Target) -> str | None:
+        found = self._snapshot_uris.get(target.device_id)
+        return None if found is None else _unfold(found, target.host)
+
+    def stream_uri(self, target: Target) -> str | None:
+        found = self._stream_uris.get(target.device_id)
+        return None if found is None else _unfold(found, target.host)
 
     def judge_stream(self, result: RtspResult) -> RtspResult | None:
         """The stream check, once it has failed twice in a row (a loaded unit may miss one DESCRIBE)."""
@@ -57,17 +67,35 @@ class CameraMemory:
         return result if failures >= 2 else None
 
     def forget(self, device_id: str) -> None:
-        self.snapshot_uris.pop(device_id, None)
-        self.stream_uris.pop(device_id, None)
+        self._snapshot_uris.pop(device_id, None)
+        self._stream_uris.pop(device_id, None)
 
-    def learn(self, result: OnvifResult) -> None:
+    def learn(self, result: OnvifResult, target: Target) -> None:
         profile = next((p for p in result.profiles if p.snapshot_uri or p.stream_uri), None)
         if profile is None:
             return
         if profile.snapshot_uri:
-            self.snapshot_uris[result.device_id] = profile.snapshot_uri
+            self._snapshot_uris[result.device_id] = _fold(profile.snapshot_uri, target.host)
         if profile.stream_uri:
-            self.stream_uris[result.device_id] = profile.stream_uri
+            self._stream_uris[result.device_id] = _fold(profile.stream_uri, target.host)
+
+
+_HOST = "\0"  # stands for the unit's host in a folded address (no URI holds a NUL)
+_SHAPES: dict[str, str] = {}
+
+
+def _fold(uri: str, host: str) -> str:
+    """`uri` with its host, when it is the unit's own, as `_HOST`: one object per shape."""
+    authority = "[" + host + "]" if ":" in host else host
+    scheme, sep, rest = uri.partition("://")
+    if not sep or _HOST in uri or not (rest == authority or rest.startswith((authority + ":", authority + "/", authority + "?"))):
+        return uri  # another host's address (a NAT, a proxy): kept as it is
+    shape = scheme + sep + _HOST + rest[len(authority):]
+    return _SHAPES.setdefault(shape, shape)
+
+
+def _unfold(shape: str, host: str) -> str:
+    return shape.replace(_HOST, "[" + host + "]" if ":" in host else host, 1)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -94,14 +122,15 @@ async def probe_camera(target: Target, clients: OnvifClients, memory: CameraMemo
     """ONVIF, the clock, then the stream, all within one `target.timeout` (the sweep's bound: a
     probe past it is cancelled, and a clock correction made would go unrecorded)."""
     started = time.perf_counter()
-    found = await probe_onvif(target, clients, media=target.device_id not in memory.stream_uris)
-    memory.learn(found)
+    found = await probe_onvif(target, clients, media=memory.stream_uri(target) is None)
+    memory.learn(found, target)
     result = CameraResult(device_id=found.device_id, probe=found.probe, status=found.status,
                           duration_seconds=found.duration_seconds, error=found.error, onvif=found,
                           clock_correction=await _correct(found, target, clients))
     left = target.timeout - (time.perf_counter() - started)
-    if found.ok and target.device_id in memory.stream_uris and left > MIN_RTSP_SECONDS:
-        result.stream_check = await probe_rtsp(dataclasses.replace(target, timeout=left), memory.stream_uris[target.device_id])
+    stream_uri = memory.stream_uri(target)
+    if found.ok and stream_uri is not None and left > MIN_RTSP_SECONDS:
+        result.stream_check = await probe_rtsp(dataclasses.replace(target, timeout=left), stream_uri)
         result.stream = memory.judge_stream(result.stream_check)
     return result
 
@@ -111,13 +140,13 @@ async def probe_pictures(target: Target, onvif: OnvifClients, http: httpx.AsyncC
     when the last one answered garbage (the address may have changed). A refused ONVIF login
     leaves it untried, and says so (`LOGIN_REFUSED`), rather than "no snapshot URI"."""
     device = target.device_id
-    if device not in memory.snapshot_uris:
+    if memory.snapshot_uri(target) is None:
         asked = await probe_onvif(target, onvif)
         if asked.status is ProbeStatus.AUTH_FAILED:
             return SnapshotResult(device_id=device, probe="snapshot", status=ProbeStatus.AUTH_FAILED,
                                   duration_seconds=asked.duration_seconds, error=LOGIN_REFUSED)
-        memory.learn(asked)
-    result = await probe_snapshot(target, http, memory.snapshot_uris.get(device), *memory.pictures.recall(device))
+        memory.learn(asked, target)
+    result = await probe_snapshot(target, http, memory.snapshot_uri(target), *memory.pictures.recall(device))
     if result.status is ProbeStatus.PROTOCOL_ERROR:
         memory.forget(device)
     if result.fingerprint is not None:
