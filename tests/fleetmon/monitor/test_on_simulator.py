@@ -126,10 +126,10 @@ async def test_a_camera_switched_off_is_down_within_two_intervals_and_up_when_sw
     everyone = list(province.monitor.view.statuses)
     await wait_for(lambda: all(province.state(i) is Health.UP for i in everyone), 6 * INTERVAL)
     camera = province.ids(DeviceKind.CAMERA)[3]
-    probes = province.monitor.view.statuses[camera].probes["reachability"]
-    runs_before = probes.runs
+    runs_before = province.monitor.view.statuses[camera].probes["reachability"].runs
     province.control.apply(FaultSpec(Fault.OFFLINE, device=camera))
     await wait_for(lambda: province.state(camera) is Health.DOWN, 6 * INTERVAL)
+    probes = province.monitor.view.statuses[camera].probes["reachability"]
     # Counted in sweeps, not seconds: two failed probes, plus the one that may have been under way.
     assert probes.runs - runs_before <= 3 and probes.fail_streak == 2
     province.control.clear(province.control.device(camera))
