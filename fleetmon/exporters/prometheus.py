@@ -27,7 +27,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from fleetmon.health.model import DeviceStatus, Health
+from fleetmon.health.model import STATUSES, DeviceStatus, Health
 from fleetmon.inventory.model import AREA_SEPARATOR, Device, split_area_path
 from fleetmon.monitor.view import MonitorView
 from fleetmon.probes.findings import Disk, Recording, Volume
@@ -51,12 +51,14 @@ class Member:
 
 @dataclass(slots=True)
 class ProbeTotals:
-    """The scope's probe statistics summed in one pass, for the aggregated probe families."""
+    """The scope's probe statistics summed in one pass, for the aggregated probe families (and
+    each device's last successes, read in the same pass)."""
 
     runs: Counter[str] = field(default_factory=Counter)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     last_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     durations: dict[str, list[float]] = field(default_factory=dict)
+    last_success: list[Sample] = field(default_factory=list)  # ((device, probe), time)
 
 
 @dataclass(slots=True)
@@ -91,14 +93,18 @@ class Scope:
         if self._probe_totals is None:
             totals = ProbeTotals()
             for m in self.members:
-                for probe, stats in m.status.probes.items():
-                    totals.runs[probe] += stats.runs
-                    for reason, n in stats.failures.items():
+                probes = m.status.probes
+                for probe, (success, duration, runs, _, status) in probes.records():
+                    if success == success:  # not NaN: it has succeeded
+                        totals.last_success.append(((m.id, probe), success))
+                    totals.runs[probe] += runs
+                    if status >= 0:
+                        totals.last_status[(probe, STATUSES[status])] += 1
+                    if runs:
+                        totals.durations.setdefault(probe, []).append(duration)
+                for probe, counts in probes.failures.items():
+                    for reason, n in counts.items():
                         totals.failures[(probe, reason)] += n
-                    if stats.last_status is not None:
-                        totals.last_status[(probe, stats.last_status)] += 1
-                    if stats.runs:
-                        totals.durations.setdefault(probe, []).append(stats.last_duration)
             self._probe_totals = totals
         return self._probe_totals
 
@@ -160,11 +166,8 @@ def _image_faults(scope: Scope) -> Iterator[Sample]:
             yield (m.id, fault), 1.0
 
 
-def _probe_last_success(scope: Scope) -> Iterator[Sample]:
-    for m in scope.members:
-        for probe, stats in m.status.probes.items():
-            if stats.last_success is not None:
-                yield (m.id, probe), stats.last_success
+def _probe_last_success(scope: Scope) -> Iterable[Sample]:
+    return scope.probe_totals().last_success
 
 
 def _per_volume(value: Callable[[Volume], float]) -> Callable[[Scope], Iterator[Sample]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetmon.health.model import NO_PROBES, DeviceStatus, ProbeLedger, ProbeStats
+from fleetmon.health.model import NO_PROBES, STATUSES, DeviceStatus, ProbeLedger, ProbeStats
 from fleetmon.probes.result import ProbeStatus
 
 
@@ -56,3 +56,11 @@ def test_a_ledger_built_from_stats_reads_back_the_same() -> None:
              "reachability": ProbeStats(ProbeStatus.OK, 120.0, 0.001, 4_000_000_000, 0)}
 
     assert dict(ProbeLedger.of(stats).items()) == stats
+
+
+def test_a_scrape_reads_the_same_from_the_packed_records() -> None:
+    ledger = NO_PROBES.recorded("snmp", ProbeStatus.TIMEOUT, 10.0, 3.0).recorded("rtsp", ProbeStatus.OK, 11.0, 0.2)
+
+    assert [(probe, None if success != success else success, duration, runs, streak, STATUSES[code])
+            for probe, (success, duration, runs, streak, code) in ledger.records()] == [
+        ("snmp", None, 3.0, 1, 1, ProbeStatus.TIMEOUT), ("rtsp", 11.0, 0.2, 1, 0, ProbeStatus.OK)]
