@@ -144,11 +144,13 @@ def start_simulator(sheet: Path, faults: list[str], control_port: int, log: Path
                                                headers={"Authorization": f"Bearer {token}"}).status_code == 200:
                 return child, token
         time.sleep(0.3)
-    stop_simulator(child)
+    stop_simulator(child, control_port)
     raise click.ClickException(f"the simulator did not start within 120 s; see {log}")
 
 
-def stop_simulator(child: subprocess.Popen[bytes]) -> None:
+def stop_simulator(child: subprocess.Popen[bytes], control_port: int) -> None:
+    """Ctrl-C for the simulator, then SIGKILL after 10 s; its control token goes with it either way
+    (a killed simulator cannot remove the file itself)."""
     if child.poll() is None:
         os.killpg(child.pid, signal.SIGINT)
         try:
@@ -156,6 +158,7 @@ def stop_simulator(child: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
+    default_token_file(control_port).unlink(missing_ok=True)
 
 
 @click.command()
@@ -200,4 +203,4 @@ in another shell:
     try:
         asyncio.run(main())
     finally:
-        stop_simulator(simulator)
+        stop_simulator(simulator, control_port)
